@@ -1,0 +1,43 @@
+"""The `twin` command as an operator runs it: a subprocess with TWIN_DATABASE_URL."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.conftest import scratch_url
+from twin.db import database
+
+
+def _twin(*args: str, url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TWIN_DATABASE_URL": url}
+    return subprocess.run([sys.executable, "-m", "twin.cli", *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_help_lists_the_operator_commands() -> None:
+    out = _twin("--help", url="postgresql+psycopg://unused/x").stdout
+    for command in ("serve", "db", "demo"):
+        assert command in out
+
+
+def test_db_upgrade_creates_the_database_then_demo_load_is_idempotent() -> None:
+    url = scratch_url("cli")
+    database.drop_database(url)
+    try:
+        first = _twin("db", "upgrade", url=url)
+        assert first.returncode == 0, first.stderr
+        assert "created database" in first.stderr
+        load = _twin("demo", "load", url=url)
+        assert load.returncode == 0, load.stderr
+        again = _twin("demo", "load", url=url)
+        assert again.returncode == 0, again.stderr
+        assert load.stderr.splitlines()[-1] == again.stderr.splitlines()[-1]
+    finally:
+        database.drop_database(url)
+
+
+def test_unreachable_database_is_a_clear_error_not_a_traceback() -> None:
+    result = _twin("db", "upgrade", url="postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+    assert result.returncode == 1
+    assert "error:" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,80 @@
+"""The one table that maps domain errors to HTTP status codes, and JSON error bodies."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from twin import errors
+
+log = logging.getLogger("twin.api")
+
+STATUS_BY_ERROR: dict[type[errors.TwinError], int] = {
+    errors.InvalidInput: 400,
+    errors.Unauthorized: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.PayloadTooLarge: 413,
+    errors.Unavailable: 503,
+}
+
+
+def _body(status: int, message: str, request: Request, detail: object | None = None) -> JSONResponse:
+    content: dict[str, object] = {"error": {"status": status, "message": message}}
+    if detail is not None:
+        content["error"]["detail"] = detail  # type: ignore[index]
+    request_id = getattr(request.state, "request_id", None)
+    if request_id:
+        content["error"]["request_id"] = request_id  # type: ignore[index]
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(status_code=status, content=content, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on the app."""
+
+    @app.exception_handler(errors.TwinError)
+    async def twin_error(request: Request, exc: errors.TwinError) -> JSONResponse:
+        status = next((code for cls, code in STATUS_BY_ERROR.items() if isinstance(exc, cls)), 400)
+        return _body(status, exc.message, request, exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"where": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        summary = "; ".join(f"{p['where']}: {p['message']}" for p in problems[:5])
+        return _body(422, f"invalid request: {summary}", request, problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _body(exc.status_code, str(exc.detail), request)
+
+    @app.exception_handler(OperationalError)
+    async def database_down(request: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database unavailable: %s", exc.orig)
+        return _body(503, "database unavailable, retry shortly", request)
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        # Data errors the input caused (bad geometry, out-of-range values) are the caller's to fix.
+        sqlstate = getattr(exc.orig, "sqlstate", "") or ""
+        first_line = str(exc.orig).splitlines()[0] if str(exc.orig) else "rejected"
+        if sqlstate.startswith("22"):  # data exception: bad value, bad geometry
+            return _body(400, f"the database rejected the input: {first_line}", request)
+        if sqlstate.startswith("23"):  # integrity constraint: duplicate or dangling reference
+            return _body(409, f"conflicts with existing data: {first_line}", request)
+        log.exception("database error")
+        return _body(500, "internal database error", request)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _body(500, "internal error", request)

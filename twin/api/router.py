@@ -1,0 +1,12 @@
+"""Every router of the service, wired in one place."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from twin.api.routes import access, health, parks
+
+api_router = APIRouter()
+api_router.include_router(health.router)
+api_router.include_router(parks.router)
+api_router.include_router(access.router)

@@ -1,0 +1,105 @@
+"""Read API for parks, their layers, features (GeoJSON, RFC 7946) and assets."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from geoalchemy2.shape import to_shape
+
+from twin.api.auth import ParkReader, Reader
+from twin.api.deps import PageDep, SessionDep, parse_bbox, parse_kinds
+from twin.api.responses import GeoJSONResponse
+from twin.api.schemas.parks import LayerPublic, ParkDetail, ParkPublic
+from twin.db.models import Park
+from twin.db.queries import assets as asset_queries
+from twin.db.queries import features as feature_queries
+from twin.db.queries import parks as park_queries
+
+router = APIRouter(prefix="/api/v1", tags=["parks"])
+GEO = {"response_class": GeoJSONResponse, "responses": {200: {"content": {"application/geo+json": {}}}}}
+
+BBoxQuery = Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat (WGS84)", examples=["104.06,30.535,104.07,30.545"])]
+KindQuery = Annotated[str | None, Query(description="comma-separated kinds, e.g. building,parking_space")]
+
+
+
+def _park_public(park: Park) -> dict[str, Any]:
+    center = to_shape(park.center) if park.center is not None else None
+    return {
+        "slug": park.slug,
+        "name": park.name,
+        "name_en": park.name_en,
+        "city": park.city,
+        "center": (center.x, center.y) if center is not None else None,
+        "ground_elevation_m": park.ground_elevation_m,
+        "properties": park.properties or {},
+    }
+
+
+def _collection(request: Request, features: list[dict[str, Any]], matched: int, limit: int, offset: int) -> dict[str, Any]:
+    links = []
+    if offset + len(features) < matched:
+        links.append({"rel": "next", "type": "application/geo+json", "href": str(request.url.include_query_params(offset=offset + limit, limit=limit))})
+    return {"type": "FeatureCollection", "numberMatched": matched, "numberReturned": len(features), "features": features, "links": links}
+
+
+@router.get("/parks", response_model=list[ParkPublic])
+def list_parks(session: SessionDep, principal: Reader) -> list[dict[str, Any]]:
+    """The parks the caller may see (all of them for a token without park scope)."""
+    return [_park_public(p) for p in park_queries.get_all(session) if principal.park_id in (None, p.id)]
+
+
+@router.get("/parks/{park}", response_model=ParkDetail)
+def get_park(park: ParkReader, session: SessionDep) -> dict[str, Any]:
+    """One park with its extent and counts of features and assets by kind."""
+    return {**_park_public(park), **park_queries.summary(session, park=park)}
+
+
+@router.get("/parks/{park}/layers", response_model=list[LayerPublic])
+def list_layers(park: ParkReader, session: SessionDep) -> list[dict[str, Any]]:
+    """The park's layers, each with its category, source CRS and feature count."""
+    return [
+        {**{k: getattr(layer, k) for k in ("slug", "name", "name_en", "category", "source_name", "source_crs")}, "feature_count": n}
+        for layer, n in park_queries.get_layers(session, park=park)
+    ]
+
+
+@router.get("/parks/{park}/layers/{layer}/features", **GEO)
+def layer_features(park: ParkReader, layer: str, session: SessionDep, page: PageDep, request: Request, bbox: BBoxQuery = None, kind: KindQuery = None) -> dict[str, Any]:
+    """Features of one layer as a GeoJSON FeatureCollection (paged, with a `next` link)."""
+    park_queries.get_layer(session, park=park, slug=layer)
+    flt = feature_queries.FeatureFilter(kinds=parse_kinds(kind), layer_slug=layer, bbox=parse_bbox(bbox))
+    return _features(session, park, flt, page, request)
+
+
+@router.get("/parks/{park}/features", **GEO)
+def features(
+    park: ParkReader, session: SessionDep, page: PageDep, request: Request,
+    bbox: BBoxQuery = None, kind: KindQuery = None,
+    parent: Annotated[str | None, Query(description="code of the parent feature, e.g. a building's storeys")] = None,
+) -> dict[str, Any]:
+    """The park's features as a GeoJSON FeatureCollection, filtered by kind, parent and bbox."""
+    flt = feature_queries.FeatureFilter(kinds=parse_kinds(kind), parent_code=parent, bbox=parse_bbox(bbox))
+    return _features(session, park, flt, page, request)
+
+
+def _features(session: SessionDep, park: Park, flt: feature_queries.FeatureFilter, page: PageDep, request: Request) -> dict[str, Any]:
+    matched = feature_queries.count(session, park=park, flt=flt)
+    rows = feature_queries.get_page(session, park=park, flt=flt, limit=page.limit, offset=page.offset)
+    return _collection(request, rows, matched, page.limit, page.offset)
+
+
+@router.get("/parks/{park}/features/{code}", **GEO)
+def feature(park: ParkReader, code: str, session: SessionDep) -> dict[str, Any]:
+    """One feature as GeoJSON, with its ancestors (storey → building) and child counts."""
+    return feature_queries.get_by_code(session, park=park, code=code)
+
+
+@router.get("/parks/{park}/assets/geojson", **GEO)
+def assets_geojson(park: ParkReader, session: SessionDep, page: PageDep, request: Request, bbox: BBoxQuery = None, kind: KindQuery = None) -> dict[str, Any]:
+    """The park's assets (devices) as GeoJSON points with height, filtered by kind and bbox."""
+    kinds, box = parse_kinds(kind), parse_bbox(bbox)
+    matched = asset_queries.count(session, park=park, kinds=kinds, bbox=box)
+    rows = asset_queries.get_page(session, park=park, kinds=kinds, bbox=box, limit=page.limit, offset=page.offset)
+    return _collection(request, rows, matched, page.limit, page.offset)

@@ -1,0 +1,152 @@
+"""The `twin` command: every operation a person runs on ParkTwin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+from twin.errors import TwinError
+from twin.settings import get_settings
+
+app = typer.Typer(help="ParkTwin: the park's one map (一张图). Reads TWIN_* settings from the environment.", no_args_is_help=True)
+db_app = typer.Typer(help="Database: create, migrate.", no_args_is_help=True)
+demo_app = typer.Typer(help="The bundled demo park.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+token_app = typer.Typer(help="API tokens (roles: viewer, planner, integrator, admin).", no_args_is_help=True)
+user_app = typer.Typer(help="Users who log in from the page.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+app.add_typer(user_app, name="user")
+console = Console(stderr=True)
+
+
+def progress_bar() -> Progress:
+    """The progress bar every long command shows."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(), console=console)
+
+
+def session_factory():  # type: ignore[no-untyped-def]
+    from twin.db.session import make_engine, make_session_factory
+
+    return make_session_factory(make_engine(get_settings().database_url))
+
+
+def fail(message: str) -> None:
+    """Print a user-facing error and exit with status 1."""
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    port: Annotated[int | None, typer.Option(help="port (default TWIN_PORT or 8000)")] = None,
+    host: Annotated[str | None, typer.Option(help="bind address (default 127.0.0.1)")] = None,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+) -> None:
+    """Serve the API and the map page (reads TWIN_DATABASE_URL)."""
+    import uvicorn
+
+    from twin import logs
+
+    settings = get_settings()
+    logs.configure(settings.log_level, settings.log_json)
+    uvicorn.run("twin.main:create_app", factory=True, host=host or settings.host, port=port or settings.port,
+                workers=workers, log_config=None, proxy_headers=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "heads") -> None:
+    """Create the database if missing and migrate it to the latest schema."""
+    from twin.db import database, migrate
+
+    url = get_settings().database_url
+    try:
+        if database.ensure_database(url):
+            console.print("created database")
+        migrate.upgrade(url, revision)
+    except Exception as exc:  # noqa: BLE001 — any failure here is reported to the operator as-is
+        fail(f"migration failed: {exc}")
+    console.print(f"database at {', '.join(sorted(migrate.current_heads(url)))}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="target revision, or 'base' to empty")]) -> None:
+    """Migrate the database down to a revision."""
+    from twin.db import migrate
+
+    migrate.downgrade(get_settings().database_url, revision)
+    console.print("done")
+
+
+@demo_app.command("load")
+def demo_load(directory: Annotated[Path | None, typer.Option(help="demo folder (default data/demo)")] = None) -> None:
+    """Load the bundled demo park (idempotent)."""
+    from twin.db.session import transaction
+    from twin.pipelines.demo_load import load_demo
+
+    settings = get_settings()
+    with progress_bar() as bar:
+        task = bar.add_task("demo park", total=None)
+
+        def step(label: str, done: int, total: int) -> None:
+            bar.update(task, description=f"demo park: {label}", completed=done, total=total)
+
+        try:
+            with transaction(session_factory()) as session:
+                report = load_demo(session, demo_dir=directory or settings.demo_dir, storey_height=settings.storey_height_m,
+                                   default_height=settings.default_building_height_m, demo_password=settings.demo_password, progress=step)
+        except TwinError as exc:
+            fail(exc.message)
+    console.print(f"park {report.park}: {report.layers} layers, {report.features} features, {report.assets} assets, "
+                  f"{report.enterprises} enterprises ({report.removed} stale features removed)")
+
+
+def _park_id(session, slug: str | None) -> int | None:  # type: ignore[no-untyped-def]
+    from twin.db.queries import parks as park_queries
+
+    return park_queries.get_by_slug(session, slug=slug).id if slug else None
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[str, typer.Option(help="viewer | planner | integrator | admin")],
+    park: Annotated[str | None, typer.Option(help="park slug the token is limited to (default: every park)")] = None,
+    name: Annotated[str | None, typer.Option(help="what the token is for")] = None,
+) -> None:
+    """Print a new API token (shown once; only its hash is stored)."""
+    from twin.access import tokens
+    from twin.db.session import transaction
+
+    try:
+        with transaction(session_factory()) as session:
+            _, secret = tokens.create_token(session, name=name or f"cli {role}", role=role, park_id=_park_id(session, park))
+    except TwinError as exc:
+        fail(exc.message)
+    print(secret)
+
+
+@user_app.command("create")
+def user_create(
+    username: str,
+    role: Annotated[str, typer.Option(help="viewer | planner | integrator | admin")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    park: Annotated[str | None, typer.Option(help="park slug (default: every park)")] = None,
+) -> None:
+    """Create a user who logs in from the page."""
+    from twin.access import tokens
+    from twin.db.session import transaction
+
+    try:
+        with transaction(session_factory()) as session:
+            tokens.create_user(session, username=username, password=password, role=role, park_id=_park_id(session, park))
+    except (TwinError, ValueError) as exc:
+        fail(getattr(exc, "message", str(exc)))
+    console.print(f"user {username} ({role}) created")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,56 @@
+"""Spatial features of a park and their hierarchy (park → building → storey → space)."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from twin.db.base import Base, Timestamps
+from twin.db.geometry import geometry_column
+
+
+class FeatureKind(enum.StrEnum):
+    building = "building"
+    storey = "storey"
+    space = "space"
+    road = "road"
+    parking_lot = "parking_lot"
+    parking_space = "parking_space"
+    green = "green"
+    water = "water"
+    zone = "zone"
+    geofence = "geofence"
+    key_location = "key_location"
+    park_boundary = "park_boundary"
+    poi = "poi"
+    other = "other"
+
+
+class Feature(Timestamps, Base):
+    __tablename__ = "features"
+    __table_args__ = (
+        UniqueConstraint("park_id", "code"),
+        Index("ix_features_park_kind", "park_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    park_id: Mapped[int] = mapped_column(ForeignKey("parks.id", ondelete="CASCADE"))
+    layer_id: Mapped[int] = mapped_column(ForeignKey("layers.id", ondelete="CASCADE"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("features.id", ondelete="SET NULL"), index=True
+    )
+    # Stable, human-readable id unique in the park ("B01", "B01-F02", "roads:osm-123").
+    code: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(String(300))
+    name_en: Mapped[str | None] = mapped_column(String(300))
+    geom = mapped_column(geometry_column(), nullable=False)
+    # Metres above the park's ground; top is None for flat features (roads, points).
+    base_height: Mapped[float] = mapped_column(default=0.0)
+    top_height: Mapped[float | None]
+    height_source: Mapped[str | None] = mapped_column(String(100))
+    storeys: Mapped[int | None]
+    properties: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -1,0 +1,43 @@
+"""Service settings, read once from the environment (prefix TWIN_) and passed down."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/parktwin"
+
+
+class Settings(BaseSettings):
+    """Everything configurable about a running ParkTwin; see README "Configuration"."""
+
+    model_config = SettingsConfigDict(env_prefix="TWIN_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    log_json: bool = True
+    data_dir: Path = Field(default=REPO_ROOT / "var", description="uploads, job scratch space")
+    web_dir: Path = REPO_ROOT / "web"
+    demo_dir: Path = REPO_ROOT / "data" / "demo"
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 1883
+    max_upload_bytes: int = 500 * 1024 * 1024
+    max_page_size: int = 10_000
+    default_page_size: int = 1_000
+    # Reads without a token (viewer role) — off by default: the twin holds the park's security layout.
+    public_read: bool = False
+    demo_password: str = Field(default="parktwin-demo", description="password of the demo users made by `twin demo load`")
+    storey_height_m: float = 3.0
+    default_building_height_m: float = 10.0
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()
