@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
+from twin.cli_common import console, fail, progress_bar, session_factory
 from twin.errors import TwinError
 from twin.settings import get_settings
 
@@ -21,26 +20,11 @@ token_app = typer.Typer(help="API tokens (roles: viewer, planner, integrator, ad
 user_app = typer.Typer(help="Users who log in from the page.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(user_app, name="user")
-console = Console(stderr=True)
-
-
-def progress_bar() -> Progress:
-    """The progress bar every long command shows."""
-    return Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(), console=console)
-
-
-def session_factory():  # type: ignore[no-untyped-def]
-    from twin.db.session import make_engine, make_session_factory
-
-    return make_session_factory(make_engine(get_settings().database_url))
-
-
-def fail(message: str) -> None:
-    """Print a user-facing error and exit with status 1."""
-    console.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(1)
-
-
+from twin.cli_import import import_app  # noqa: E402  (commands register themselves on import_app)
+app.add_typer(import_app, name="import")
+from twin.cli_tiles import park_app, tiles_app  # noqa: E402
+app.add_typer(tiles_app, name="tiles")
+app.add_typer(park_app, name="park")
 @app.command()
 def serve(
     port: Annotated[int | None, typer.Option(help="port (default TWIN_PORT or 8000)")] = None,
@@ -101,8 +85,17 @@ def demo_load(directory: Annotated[Path | None, typer.Option(help="demo folder (
                                    default_height=settings.default_building_height_m, demo_password=settings.demo_password, progress=step)
         except TwinError as exc:
             fail(exc.message)
+    from twin.db.queries import parks
+    from twin.pipelines.tiles_build import build_buildings
+
+    with progress_bar() as bar:
+        task = bar.add_task("building tiles", total=None)
+        with transaction(session_factory()) as session:
+            built = build_buildings(session, park=parks.get_by_slug(session, slug=report.park),
+                                    progress=lambda label, done, total: bar.update(task, completed=done, total=total))
+    tiles = "unchanged" if built.skipped else f"v{built.tileset.version}, {built.tileset.tile_count} tiles"
     console.print(f"park {report.park}: {report.layers} layers, {report.features} features, {report.assets} assets, "
-                  f"{report.enterprises} enterprises ({report.removed} stale features removed)")
+                  f"{report.enterprises} enterprises ({report.removed} stale features removed); building tiles {tiles}")
 
 
 def _park_id(session, slug: str | None) -> int | None:  # type: ignore[no-untyped-def]

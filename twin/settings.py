@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     demo_dir: Path = REPO_ROOT / "data" / "demo"
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = 1883
+    mqtt_enabled: bool = Field(default=True, description="run the MQTT observation consumer inside the service")
+    mqtt_client_id: str = Field(default="parktwin", description="MQTT client id prefix; '-<host>-<slot>' is appended")
+    asset_offline_after_s: int = Field(default=900, description="an asset whose newest reading is older is offline")
     max_upload_bytes: int = 500 * 1024 * 1024
     max_page_size: int = 10_000
     default_page_size: int = 1_000

@@ -48,7 +48,9 @@ def require(role: Role):  # type: ignore[no-untyped-def]
 def park_access(role: Role):  # type: ignore[no-untyped-def]
     """A dependency that yields the park named in the path when the caller holds `role` for it."""
 
-    def dependency(park: str, session: SessionDep, principal: Annotated[Principal, Depends(require(role))]) -> Park:
+    # A default-value Depends, not Annotated: annotations are strings here and `role` is a closure
+    # variable that FastAPI could not resolve from the module's globals.
+    def dependency(park: str, session: SessionDep, principal: Principal = Depends(require(role))) -> Park:  # noqa: B008
         found = park_queries.get_by_slug(session, slug=park)
         principal.check(role, found.id)
         return found

@@ -13,3 +13,10 @@ class GeoJSONResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def next_links(request: Any, *, matched: int, returned: int, limit: int, offset: int, media_type: str) -> list[dict[str, str]]:
+    """A `next` link (same URL, next offset) while more items match than this page and earlier ones hold."""
+    if offset + returned >= matched:
+        return []
+    return [{"rel": "next", "type": media_type, "href": str(request.url.include_query_params(offset=offset + limit, limit=limit))}]

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from geoalchemy2.shape import to_shape
 
-from twin.api.auth import ParkReader, Reader
+from twin.api.auth import Admin, ParkReader, Reader
 from twin.api.deps import PageDep, SessionDep, parse_bbox, parse_kinds
-from twin.api.responses import GeoJSONResponse
-from twin.api.schemas.parks import LayerPublic, ParkDetail, ParkPublic
+from twin.api.responses import GeoJSONResponse, next_links
+from twin.api.schemas.parks import LayerPublic, ParkCreate, ParkDetail, ParkPublic
 from twin.db.models import Park
 from twin.db.queries import assets as asset_queries
 from twin.db.queries import features as feature_queries
@@ -38,9 +38,7 @@ def _park_public(park: Park) -> dict[str, Any]:
 
 
 def _collection(request: Request, features: list[dict[str, Any]], matched: int, limit: int, offset: int) -> dict[str, Any]:
-    links = []
-    if offset + len(features) < matched:
-        links.append({"rel": "next", "type": "application/geo+json", "href": str(request.url.include_query_params(offset=offset + limit, limit=limit))})
+    links = next_links(request, matched=matched, returned=len(features), limit=limit, offset=offset, media_type="application/geo+json")
     return {"type": "FeatureCollection", "numberMatched": matched, "numberReturned": len(features), "features": features, "links": links}
 
 
@@ -48,6 +46,13 @@ def _collection(request: Request, features: list[dict[str, Any]], matched: int, 
 def list_parks(session: SessionDep, principal: Reader) -> list[dict[str, Any]]:
     """The parks the caller may see (all of them for a token without park scope)."""
     return [_park_public(p) for p in park_queries.get_all(session) if principal.park_id in (None, p.id)]
+
+
+@router.post("/parks", response_model=ParkPublic, status_code=201)
+def create_park(body: ParkCreate, principal: Admin, session: SessionDep) -> dict[str, Any]:
+    """Create an empty park (admin for every park); then import layers and models into it."""
+    principal.check(principal.role, None)
+    return _park_public(park_queries.create(session, **body.model_dump()))
 
 
 @router.get("/parks/{park}", response_model=ParkDetail)
@@ -97,9 +102,13 @@ def feature(park: ParkReader, code: str, session: SessionDep) -> dict[str, Any]:
 
 
 @router.get("/parks/{park}/assets/geojson", **GEO)
-def assets_geojson(park: ParkReader, session: SessionDep, page: PageDep, request: Request, bbox: BBoxQuery = None, kind: KindQuery = None) -> dict[str, Any]:
-    """The park's assets (devices) as GeoJSON points with height, filtered by kind and bbox."""
-    kinds, box = parse_kinds(kind), parse_bbox(bbox)
-    matched = asset_queries.count(session, park=park, kinds=kinds, bbox=box)
-    rows = asset_queries.get_page(session, park=park, kinds=kinds, bbox=box, limit=page.limit, offset=page.offset)
+def assets_geojson(
+    park: ParkReader, session: SessionDep, page: PageDep, request: Request, bbox: BBoxQuery = None, kind: KindQuery = None,
+    feature: Annotated[str | None, Query(description="feature code: assets bound to it or anything under it")] = None,
+    q: Annotated[str | None, Query(description="text in the code or name")] = None,
+) -> dict[str, Any]:
+    """The park's assets (devices) as GeoJSON points with height, filtered by kind, feature, text and bbox."""
+    flt = asset_queries.AssetFilter(kinds=parse_kinds(kind), bbox=parse_bbox(bbox), under=feature, q=q)
+    matched = asset_queries.count(session, park=park, flt=flt)
+    rows = asset_queries.get_page(session, park=park, flt=flt, limit=page.limit, offset=page.offset)
     return _collection(request, rows, matched, page.limit, page.offset)

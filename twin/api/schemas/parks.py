@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 
 class ParkPublic(BaseModel):
@@ -15,6 +15,22 @@ class ParkPublic(BaseModel):
     center: tuple[float, float] | None = Field(description="lon, lat (WGS84)")
     ground_elevation_m: float = Field(description="orthometric height of the park's ground; feature heights are above it")
     properties: dict[str, Any]
+
+
+class ParkCreate(BaseModel):
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]{1,63}$", examples=["chengdu-east"])
+    name: str = Field(min_length=1, max_length=200)
+    name_en: str | None = Field(default=None, max_length=200)
+    city: str | None = Field(default=None, max_length=100)
+    center: tuple[float, float] | None = Field(default=None, description="lon, lat (WGS84)")
+    ground_elevation_m: float = Field(default=0.0, ge=-500, le=9000)
+
+    @field_validator("center")
+    @classmethod
+    def _in_wgs84(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not (-180 <= value[0] <= 180 and -90 <= value[1] <= 90):
+            raise ValueError("center must be lon, lat within ±180, ±90")
+        return value
 
 
 class ParkDetail(ParkPublic):

@@ -7,5 +7,7 @@ from twin.db.models.features import Feature, FeatureKind
 from twin.db.models.imports import ImportRecord
 from twin.db.models.layers import Layer
 from twin.db.models.parks import Park
+from twin.db.models.sensing import Datastream, DatastreamLatest, FeatureOfInterest, HistoricalLocation, HistoricalLocationLocation, Location, Observation, ObservedProperty, Sensor, ThingLocation  # noqa: F401
+from twin.db.models.tiles import TileBlob, Tileset, TilesetBlob
 
-__all__ = ["ApiToken", "User", "Asset", "Enterprise", "Feature", "FeatureKind", "ImportRecord", "Layer", "Park"]
+__all__ = ["TileBlob", "Tileset", "TilesetBlob", "ApiToken", "User", "Asset", "Enterprise", "Feature", "FeatureKind", "ImportRecord", "Layer", "Park"]

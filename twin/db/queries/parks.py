@@ -59,3 +59,20 @@ def get_layer(session: Session, *, park: Park, slug: str) -> Layer:
     if layer is None:
         raise NotFound(f"layer '{slug}' not found in park '{park.slug}'")
     return layer
+
+
+def create(session: Session, *, slug: str, name: str, name_en: str | None = None, city: str | None = None,
+           center: tuple[float, float] | None = None, ground_elevation_m: float = 0.0, properties: dict[str, Any] | None = None) -> Park:
+    """A new, empty park; Conflict if the slug is taken."""
+    from geoalchemy2.shape import from_shape
+    from shapely.geometry import Point
+
+    from twin.errors import Conflict
+
+    if session.scalar(select(Park.id).where(Park.slug == slug)):
+        raise Conflict(f"park '{slug}' already exists")
+    park = Park(slug=slug, name=name, name_en=name_en, city=city, ground_elevation_m=ground_elevation_m, properties=properties or {},
+                center=from_shape(Point(*center), srid=4326) if center else None)
+    session.add(park)
+    session.flush()
+    return park

@@ -1,0 +1,133 @@
+"""File → PostGIS → 3D Tiles 1.1: completeness, position, metadata, validity, atomic versions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pyproj import Transformer
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from tests.twin.tiles.conftest import resolver
+from tiles.enu import Origin
+from tiles.glb_read import decode_glb
+from tiles.validate import check_tileset, collect_keys, iter_tiles, validate_glb, validator_available
+from twin.db.models import Feature, Park
+from twin.db.queries import tilesets
+from twin.errors import InvalidInput
+from twin.pipelines.gis_import import import_gis
+from twin.pipelines.tiles_build import build_buildings
+
+TO_GEODETIC = Transformer.from_crs("EPSG:4978", "EPSG:4979", always_xy=True)
+
+
+def _changan(fixtures_dir: Path) -> Path:
+    return fixtures_dir / "gis" / "changan_university_xian_osm_buildings.geojson"
+
+
+def test_every_building_lands_in_postgis_and_once_in_the_tiles(db: Session, park: Park, fixtures_dir: Path) -> None:
+    source = json.loads(_changan(fixtures_dir).read_text(encoding="utf-8"))["features"]
+    result = import_gis(db, park=park, path=_changan(fixtures_dir), layer="campus")
+    assert result.report["rows_read"] == len(source)
+    assert result.report["loaded"] + result.report["dropped"] == len(source)
+    stored = db.scalar(select(func.count()).where(Feature.park_id == park.id))
+    assert stored == result.report["loaded"] == sum(result.layers.values())
+
+    built = build_buildings(db, park=park, max_features_per_tile=40)
+    record = built.tileset
+    problems = check_tileset(record.tileset, resolver(db, park, "buildings"))
+    assert problems == []
+    keys = collect_keys(record.tileset, resolver(db, park, "buildings"))
+    buildings = set(db.scalars(select(Feature.code).where(Feature.park_id == park.id, Feature.kind == "building")))
+    assert sorted(keys) == sorted(buildings), "every building exactly once in the property tables"
+    depths = {depth for _, depth in iter_tiles(record.tileset)}
+    assert max(depths) >= 1, "subdivided: coarse parents and finer children"
+
+
+def test_a_known_building_lands_within_half_a_metre(db: Session, park: Park, fixtures_dir: Path) -> None:
+    import_gis(db, park=park, path=_changan(fixtures_dir), layer="campus")
+    record = build_buildings(db, park=park).tileset
+    source = json.loads(_changan(fixtures_dir).read_text(encoding="utf-8"))["features"]
+    target = next(f for f in source if f["geometry"]["type"] == "Polygon" and f["properties"].get("name"))
+    code = db.scalar(select(Feature.code).where(Feature.park_id == park.id, Feature.name == target["properties"]["name"]))
+    transform = np.array(record.tileset["root"]["transform"]).reshape(4, 4).T
+    resolve = resolver(db, park, "buildings")
+    for tile, _ in iter_tiles(record.tileset):
+        decoded = decode_glb(resolve(tile["content"]["uri"]))
+        keys = decoded["properties"]["key"]
+        if code in keys:
+            mask = decoded["feature_ids"] == keys.index(code)
+            local = decoded["positions"][mask]
+            break
+    else:
+        pytest.fail("building not found in any tile")
+    ecef = np.c_[local, np.ones(len(local))] @ transform.T
+    lon, lat, _ = TO_GEODETIC.transform(ecef[:, 0], ecef[:, 1], ecef[:, 2])
+    ring = np.array(target["geometry"]["coordinates"][0])
+    metres_per_deg_lat = 110_574.0
+    metres_per_deg_lon = 111_320.0 * np.cos(np.radians(ring[:, 1].mean()))
+    for x, y in ring:  # every source vertex has a tile vertex within 0.5 m
+        nearest = np.min(np.hypot((lon - x) * metres_per_deg_lon, (lat - y) * metres_per_deg_lat))
+        assert nearest < 0.5
+
+
+@pytest.mark.skipif(not validator_available(), reason="npm gltf-validator not installed")
+def test_every_glb_passes_the_khronos_validator(db: Session, park: Park, fixtures_dir: Path) -> None:
+    import_gis(db, park=park, path=_changan(fixtures_dir), layer="campus")
+    record = build_buildings(db, park=park, max_features_per_tile=60).tileset
+    resolve = resolver(db, park, "buildings")
+    blobs = [resolve(tile["content"]["uri"]) for tile, _ in iter_tiles(record.tileset)]
+    reports = validate_glb(blobs)
+    assert [r["errors"] for r in reports] == [0] * len(blobs)
+
+
+def test_edits_in_postgis_show_after_a_rebuild_and_versions_switch_atomically(db: Session, park: Park, fixtures_dir: Path) -> None:
+    import_gis(db, park=park, path=_changan(fixtures_dir), layer="campus")
+    first = build_buildings(db, park=park).tileset
+    assert build_buildings(db, park=park).skipped, "unchanged data is not rebuilt"
+    code = db.scalar(select(Feature.code).where(Feature.park_id == park.id, Feature.kind == "building").limit(1))
+    db.execute(update(Feature).where(Feature.park_id == park.id, Feature.code == code).values(top_height=123.5))
+    second = build_buildings(db, park=park).tileset
+    assert second.version == first.version + 1
+    assert tilesets.get(db, park=park, slug="buildings").id == second.id
+    heights = {}
+    resolve = resolver(db, park, "buildings")
+    for tile, _ in iter_tiles(second.tileset):
+        decoded = decode_glb(resolve(tile["content"]["uri"]))
+        heights.update(zip(decoded["properties"]["key"], decoded["properties"]["height"]))
+    assert heights[code] == 123.5
+    for tile, _ in iter_tiles(first.tileset):  # a viewer still holding v1 can load all of it
+        assert resolve(tile["content"]["uri"]) is not None
+
+
+def test_mixed_export_keeps_every_row_in_a_layer(db: Session, park: Park, fixtures_dir: Path) -> None:
+    path = fixtures_dir / "gis" / "changan_university_xian_osm_export_mixed.geojson"
+    rows = len(json.loads(path.read_text(encoding="utf-8"))["features"])
+    result = import_gis(db, park=park, path=path, layer="osm")
+    assert sum(result.layers.values()) + result.report["dropped"] == rows
+    families = {f for f, n in result.report["by_family"].items() if n}
+    assert families == {"polygon", "line", "point"}
+    # The dominant family (lines, here) keeps the layer name; the others get a suffix.
+    assert set(result.layers) == {"osm", "osm-polygons", "osm-points"}
+
+
+def test_mislabelled_crs_is_a_clear_error_and_the_right_crs_works(db: Session, park: Park, fixtures_dir: Path) -> None:
+    path = fixtures_dir / "gis" / "capetown_universityestate_osm_levels_heights_utm34s_nocrs.geojson"
+    with pytest.raises(InvalidInput, match="--crs"):
+        import_gis(db, park=park, path=path, layer="capetown")
+    assert db.scalar(select(func.count()).where(Feature.park_id == park.id)) == 0, "nothing half-imported"
+    import_gis(db, park=park, path=path, layer="capetown", crs="EPSG:32734")
+    lon, lat = db.execute(select(func.ST_X(func.ST_Centroid(func.ST_Collect(Feature.geom))), func.ST_Y(func.ST_Centroid(func.ST_Collect(Feature.geom)))).where(Feature.park_id == park.id)).one()
+    assert 18.0 < lon < 19.0 and -34.5 < lat < -33.5
+
+
+def test_moscow_shapefile_with_invalid_geometries_imports_with_a_report(db: Session, park: Park, fixtures_dir: Path) -> None:
+    result = import_gis(db, park=park, path=fixtures_dir / "gis" / "moscow_osm_buildings.shp", layer="moscow")
+    report = result.report
+    assert report["rows_read"] == 18046
+    assert report["loaded"] + report["dropped"] == 18046
+    assert report["repaired"] + report["dropped"] >= 1
+    assert db.scalar(select(func.count()).where(Feature.park_id == park.id)) == report["loaded"]

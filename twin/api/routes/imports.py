@@ -1,0 +1,54 @@
+"""Upload GIS files into a park layer; the building tiles are rebuilt from PostGIS afterwards."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, UploadFile, status
+from starlette.concurrency import run_in_threadpool
+
+from twin.api.auth import ParkPlanner
+from twin.api.deps import SessionDep, SettingsDep
+from twin.api.schemas.imports import GisImportResponse
+from twin.api.uploads import save_upload
+from twin.db.queries import imports as import_queries
+from twin.pipelines.gis_import import import_gis
+from twin.pipelines.tiles_build import build_buildings
+
+router = APIRouter(prefix="/api/v1/parks/{park}/imports", tags=["imports"])
+GIS_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".city.json", ".cityjson")
+
+
+@router.post("/gis", response_model=GisImportResponse, status_code=status.HTTP_201_CREATED)
+async def import_gis_file(
+    park: ParkPlanner, session: SessionDep, settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="GeoJSON, GeoPackage, zipped Shapefile or CityJSON")],
+    layer: Annotated[str, Form(pattern=r"^[a-z0-9][a-z0-9\-_]{0,60}$", description="target layer slug; replaced if it exists")],
+    layer_name: Annotated[str | None, Form(max_length=200)] = None,
+    crs: Annotated[str | None, Form(description="source CRS when the file has none or a wrong one: EPSG:4544, EPSG:4490, gcj02, bd09…")] = None,
+    height_attr: Annotated[str | None, Form()] = None,
+    levels_attr: Annotated[str | None, Form()] = None,
+    storey_height: Annotated[float, Form(gt=0, le=20)] = 3.0,
+    build_tiles: Annotated[bool, Form()] = True,
+) -> dict[str, Any]:
+    """Import a file into a layer (all of the file's rows accounted for in the report) and rebuild the tiles."""
+    path = await save_upload(file, dest_dir=settings.data_dir / "uploads", max_bytes=settings.max_upload_bytes, suffixes=GIS_SUFFIXES)
+    try:
+        result = await run_in_threadpool(
+            import_gis, session, park=park, path=path, layer=layer, layer_name=layer_name, crs=crs, height_attr=height_attr,
+            levels_attr=levels_attr, storey_height=storey_height, default_height=settings.default_building_height_m, source_name=path.name,
+        )
+        tiles = None
+        if build_tiles and result.report.get("by_kind", {}).get("building"):
+            built = await run_in_threadpool(build_buildings, session, park=park)
+            tiles = {"skipped": built.skipped, "features": built.features, "version": built.tileset.version if built.tileset else None}
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+    return {"report": result.report, "layers": result.layers, "tiles": tiles}
+
+
+@router.get("", response_model=list[dict[str, Any]])
+def list_imports(park: ParkPlanner, session: SessionDep) -> list[dict[str, Any]]:
+    """The park's import history with each import's report and source CRS."""
+    return import_queries.get_all(session, park=park)

@@ -1,0 +1,13 @@
+"""Response shapes for imports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class GisImportResponse(BaseModel):
+    report: dict[str, Any] = Field(description="rows read, loaded, repaired, dropped (with rows and reasons), by family and kind, height sources, source CRS, warnings")
+    layers: dict[str, int] = Field(description="layer slug → features stored (mixed files fill <layer>-lines / <layer>-points)")
+    tiles: dict[str, Any] | None = Field(description="the building tiles rebuild, when the file had buildings")

@@ -1,0 +1,152 @@
+"""`twin tiles ...` and `twin import gis`, `twin park ...`: GIS data in, 3D Tiles out."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from twin.cli_common import console, fail, progress_bar, session_factory
+from twin.cli_import import import_app
+from twin.errors import TwinError
+from twin.settings import get_settings
+
+tiles_app = typer.Typer(help="3D Tiles 1.1: build a park's tiles from PostGIS, or tile a file offline.", no_args_is_help=True)
+park_app = typer.Typer(help="Parks.", no_args_is_help=True)
+
+
+@park_app.command("create")
+def park_create(
+    slug: str, name: Annotated[str, typer.Option(help="display name (Chinese)")],
+    name_en: Annotated[str | None, typer.Option()] = None,
+    center: Annotated[str | None, typer.Option(help="LON,LAT")] = None,
+    ground_elevation: Annotated[float, typer.Option(help="orthometric height of the ground, m")] = 0.0,
+) -> None:
+    """Create an empty park."""
+    from twin.db.queries import parks
+    from twin.db.session import transaction
+
+    try:
+        lonlat = tuple(float(v) for v in center.split(",")) if center else None
+        with transaction(session_factory()) as session:
+            parks.create(session, slug=slug, name=name, name_en=name_en, center=lonlat, ground_elevation_m=ground_elevation)  # type: ignore[arg-type]
+    except (TwinError, ValueError) as exc:
+        fail(getattr(exc, "message", str(exc)))
+    console.print(f"park {slug} created")
+
+
+@park_app.command("list")
+def park_list() -> None:
+    """List parks."""
+    from twin.db.queries import parks
+    from twin.db.session import transaction
+
+    with transaction(session_factory()) as session:
+        for park in parks.get_all(session):
+            print(f"{park.slug}\t{park.name}")
+
+
+@import_app.command("gis")
+def import_gis_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="GeoJSON, GeoPackage, Shapefile (.shp or .zip), CityJSON")],
+    park: Annotated[str, typer.Option(help="park slug")],
+    layer: Annotated[str, typer.Option(help="layer slug (replaced if it exists)")],
+    crs: Annotated[str | None, typer.Option(help="source CRS: EPSG code, gcj02 or bd09 (when the file's is missing or wrong)")] = None,
+    height_attr: Annotated[str | None, typer.Option(help="attribute holding the height")] = None,
+    levels_attr: Annotated[str | None, typer.Option(help="attribute holding the storey count")] = None,
+    storey_height: Annotated[float | None, typer.Option(help="metres per storey (default TWIN_STOREY_HEIGHT_M = 3)")] = None,
+    tiles: Annotated[bool, typer.Option(help="rebuild the building tiles afterwards")] = True,
+) -> None:
+    """Import a GIS file into a park layer in PostGIS, then rebuild the building tiles."""
+    from twin.db.queries import parks
+    from twin.db.session import transaction
+    from twin.pipelines.gis_import import import_gis
+    from twin.pipelines.tiles_build import build_buildings
+
+    settings = get_settings()
+    started = time.perf_counter()
+    with progress_bar() as bar:
+        task = bar.add_task("import", total=None)
+        try:
+            with transaction(session_factory()) as session:
+                target = parks.get_by_slug(session, slug=park)
+                result = import_gis(session, park=target, path=file, layer=layer, crs=crs, height_attr=height_attr, levels_attr=levels_attr,
+                                    storey_height=storey_height or settings.storey_height_m, default_height=settings.default_building_height_m,
+                                    progress=lambda message: bar.update(task, description=message))
+                if tiles and result.report.get("by_kind", {}).get("building"):
+                    build_buildings(session, park=target, progress=lambda label, done, total: bar.update(task, description=label, completed=done, total=total))
+        except TwinError as exc:
+            fail(exc.message)
+    report = result.report
+    console.print(f"{report['rows_read']} rows read: {report['loaded']} loaded ({report['repaired']} repaired), {report['dropped']} dropped; "
+                  f"layers {result.layers}; source CRS {report['source_crs']}; {time.perf_counter() - started:.1f} s")
+    for warning in report.get("warnings", []):
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+
+
+@tiles_app.command("build")
+def tiles_build(park: Annotated[str, typer.Option(help="park slug")], force: Annotated[bool, typer.Option(help="rebuild even if unchanged")] = False) -> None:
+    """Rebuild a park's building tiles from PostGIS and publish them atomically."""
+    from twin.db.queries import parks
+    from twin.db.session import transaction
+    from twin.pipelines.tiles_build import build_buildings
+
+    with progress_bar() as bar:
+        task = bar.add_task("tiles", total=None)
+        try:
+            with transaction(session_factory()) as session:
+                result = build_buildings(session, park=parks.get_by_slug(session, slug=park), force=force,
+                                         progress=lambda label, done, total: bar.update(task, completed=done, total=total))
+        except TwinError as exc:
+            fail(exc.message)
+    if result.skipped:
+        console.print(f"buildings unchanged ({result.features}); published tiles kept (use --force to rebuild)")
+    else:
+        console.print(f"published buildings v{result.tileset.version}: {result.features} features in {result.tileset.tile_count} tiles")
+
+
+@tiles_app.command("gis")
+def tiles_gis(
+    input: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="GeoJSON, GeoPackage, Shapefile, CityJSON")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="output folder for tileset.json and content/")],
+    crs: Annotated[str | None, typer.Option(help="source CRS when the file's is missing or wrong")] = None,
+    height_attr: Annotated[str | None, typer.Option()] = None,
+    levels_attr: Annotated[str | None, typer.Option()] = None,
+    storey_height: Annotated[float, typer.Option()] = 3.0,
+    max_features_per_tile: Annotated[int, typer.Option()] = 500,
+) -> None:
+    """Tile a file's buildings to OUT/tileset.json (3D Tiles 1.1) with no database."""
+    from gis.errors import GisError
+    from gis.load import load_vector
+    from tiles.footprints import footprints_to_meshes, origin_for
+    from tiles.sink import DirectorySink
+    from tiles.tileset import build_tileset, write_tileset
+
+    started = time.perf_counter()
+    with progress_bar() as bar:
+        task = bar.add_task("reading", total=None)
+        try:
+            loaded = load_vector(input, crs=crs, height_attr=height_attr, levels_attr=levels_attr, storey_height=storey_height,
+                                 progress=lambda message: bar.update(task, description=message))
+        except GisError as exc:
+            fail(str(exc))
+        frame = loaded.features
+        frame = frame[(frame["family"] == "polygon") & frame["top_height"].notna()]
+        if len(frame) == 0:
+            fail("the file has no polygons with heights to extrude")
+        bar.update(task, description=f"extruding {len(frame)} footprints")
+        origin = origin_for(frame.geometry.values)
+        properties = [{"name": r.name, "kind": r.kind, "height": float(r.top_height), "height_source": r.height_source,
+                       "storeys": None if r.storeys != r.storeys else r.storeys,
+                       **{k: v for k, v in (r.properties or {}).items() if isinstance(v, str | int | float | bool)}}
+                      for r in frame.itertuples(index=False)]
+        meshes = footprints_to_meshes(frame.geometry.values, frame["base_height"].to_numpy(dtype=float), frame["top_height"].to_numpy(dtype=float),
+                                      [str(s) for s in frame["source_id"]], properties, origin=origin)
+        bar.update(task, description="writing tiles")
+        tileset = build_tileset(meshes, origin=origin, sink=DirectorySink(out), max_features_per_tile=max_features_per_tile,
+                                progress=lambda done, total: bar.update(task, completed=done, total=total))
+        write_tileset(tileset, out)
+    console.print(f"{len(meshes)} buildings → {out / 'tileset.json'} ({tileset['extras']['parktwin']['tileCount']} tiles, "
+                  f"{time.perf_counter() - started:.1f} s); report: {loaded.report.loaded} loaded, {loaded.report.dropped} dropped")
