@@ -25,6 +25,11 @@ app.add_typer(import_app, name="import")
 from twin.cli_tiles import park_app, tiles_app  # noqa: E402
 app.add_typer(tiles_app, name="tiles")
 app.add_typer(park_app, name="park")
+from twin.cli_bim import jobs_app  # noqa: E402  (also registers `import ifc` and `tiles ifc`)
+app.add_typer(jobs_app, name="jobs")
+from twin.cli_integration import mqtt_app, simulate  # noqa: E402
+app.add_typer(mqtt_app, name="mqtt")
+app.command()(simulate)
 @app.command()
 def serve(
     port: Annotated[int | None, typer.Option(help="port (default TWIN_PORT or 8000)")] = None,
@@ -94,8 +99,36 @@ def demo_load(directory: Annotated[Path | None, typer.Option(help="demo folder (
             built = build_buildings(session, park=parks.get_by_slug(session, slug=report.park),
                                     progress=lambda label, done, total: bar.update(task, completed=done, total=total))
     tiles = "unchanged" if built.skipped else f"v{built.tileset.version}, {built.tileset.tile_count} tiles"
+    _demo_models(directory or settings.demo_dir, report.park)
     console.print(f"park {report.park}: {report.layers} layers, {report.features} features, {report.assets} assets, "
                   f"{report.enterprises} enterprises ({report.removed} stale features removed); building tiles {tiles}")
+
+
+def _demo_models(demo_dir: Path, park_slug: str) -> None:
+    """Convert the demo's IFC models (from ../shared/fixtures) once; later loads keep the published version."""
+    from bim.georef import Anchor
+    from twin.db.queries import bim, parks
+    from twin.db.session import transaction
+    from twin.pipelines.demo_load import read_manifest
+    from twin.pipelines.ifc_import import import_ifc_now
+    from twin.settings import REPO_ROOT
+
+    factory = session_factory()
+    for spec in read_manifest(demo_dir).get("models", []):
+        path = (REPO_ROOT / spec["file"]).resolve()
+        if not path.is_file():
+            console.print(f"[yellow]demo model skipped:[/yellow] {spec['file']} not found")
+            continue
+        with transaction(factory) as session:
+            park = parks.get_by_slug(session, slug=park_slug)
+            done = any(m.name == spec["name"] and bim.published_version(session, model=m) for m in bim.get_all(session, park=park))
+        if done:
+            continue
+        with progress_bar() as bar:
+            task = bar.add_task(f"BIM {spec['name']}", total=100)
+            result = import_ifc_now(factory, park_slug=park_slug, file=path, settings=get_settings(), name=spec["name"], building=spec.get("building"),
+                                    anchor=Anchor(*spec["anchor"]), progress=lambda phase, fraction, message=None: bar.update(task, completed=fraction * 100))
+        console.print(f"demo model {spec['name']}: {result['elements']} elements")
 
 
 def _park_id(session, slug: str | None) -> int | None:  # type: ignore[no-untyped-def]

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from twin.api import errors as api_errors
 from twin.api.router import api_router
 from twin.db.session import make_engine, make_session_factory
+from twin.jobs.runner import JobRunner
 from twin.settings import Settings, get_settings
 
 log = logging.getLogger("twin.http")
@@ -33,7 +34,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from twin.integration import runtime as integration  # MQTT consumer (if enabled) + live hub
+
+        await integration.start_app(app)
+        runner = JobRunner(app.state.session_factory, settings=settings) if settings.jobs_enabled else None
+        if runner:
+            runner.start()
         yield
+        if runner:
+            runner.stop()
+        await integration.stop_app(app)
         app.state.engine.dispose()
 
     app = FastAPI(title="ParkTwin", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=REPO_ROOT / "var", description="uploads, job scratch space")
     web_dir: Path = REPO_ROOT / "web"
     demo_dir: Path = REPO_ROOT / "data" / "demo"
+    jobs_enabled: bool = Field(default=True, description="run queued jobs (IFC conversion) in this service process")
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = 1883
     mqtt_enabled: bool = Field(default=True, description="run the MQTT observation consumer inside the service")
