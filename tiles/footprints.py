@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import shapely
 
-from tiles.enu import Origin, lonlat_to_enu
+from tiles.enu import Origin, lonlat_geometries_to_enu
 from tiles.extrude import Color, extrude_footprints
 from tiles.mesh import FeatureMesh, PropertyValue
 
@@ -27,22 +27,14 @@ def footprints_to_meshes(
     *,
     origin: Origin,
     colors: Color | Sequence[Color] | None = None,
+    ground: float | np.ndarray = 0.0,
 ) -> list[FeatureMesh]:
-    """Extrude lon/lat footprints between base and top heights (m above the ellipsoid at ground level).
+    """Extrude lon/lat footprints between base and top heights (m above the ground) into FeatureMeshes.
 
-    Footprints are projected into the origin's ENU plane; each is then lifted by the ENU height of
-    its own centroid on the ellipsoid, so buildings far from the origin (kilometres away, where the
-    Earth curves away from the plane) still stand on the ground rather than float above it.
+    `ground` is the ellipsoidal height (m) of the ground, one for all or one per footprint (0: the
+    ellipsoid, which is what CesiumJS shows without terrain). Every footprint vertex is placed on
+    the curved ground in the origin's ENU frame and extruded along its local vertical, so
+    buildings kilometres from the origin neither float above the ground nor lean.
     """
-    geoms = np.asarray(geometries_wgs84, dtype=object)
-
-    def to_plane(coords: np.ndarray) -> np.ndarray:
-        x, y, _ = lonlat_to_enu(origin, coords[:, 0], coords[:, 1], 0.0)
-        return np.column_stack([x, y])
-
-    projected = shapely.transform(geoms, to_plane)
-    centroids = shapely.get_coordinates(shapely.centroid(geoms))
-    _, _, ground = lonlat_to_enu(origin, centroids[:, 0], centroids[:, 1], 0.0)
-    bases = np.asarray(bases, dtype=np.float64) + ground
-    tops = np.asarray(tops, dtype=np.float64) + ground
-    return extrude_footprints(list(projected), bases, tops, keys, properties, colors)
+    footprints = lonlat_geometries_to_enu(origin, geometries_wgs84, ground)
+    return extrude_footprints(footprints, bases, tops, keys, properties, colors, origin=origin)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -29,6 +31,8 @@ from twin.cli_bim import jobs_app  # noqa: E402  (also registers `import ifc` an
 app.add_typer(jobs_app, name="jobs")
 from twin.cli_integration import mqtt_app, simulate  # noqa: E402
 app.add_typer(mqtt_app, name="mqtt")
+from twin.cli_score import score_app  # noqa: E402
+app.add_typer(score_app, name="score")
 app.command()(simulate)
 @app.command()
 def serve(
@@ -43,8 +47,11 @@ def serve(
 
     settings = get_settings()
     logs.configure(settings.log_level, settings.log_json)
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Workers are separate processes: let them pool their metrics in one folder (see twin/metrics.py).
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="parktwin-metrics-")
     uvicorn.run("twin.main:create_app", factory=True, host=host or settings.host, port=port or settings.port,
-                workers=workers, log_config=None, proxy_headers=False)
+                workers=workers, log_config=None, proxy_headers=False, timeout_graceful_shutdown=5)  # live (SSE) streams never end by themselves
 
 
 @db_app.command("upgrade")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from datetime import timedelta
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
+from twin import metrics
 from twin.api import errors as api_errors
 from twin.api.router import api_router
 from twin.db.session import make_engine, make_session_factory
@@ -37,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from twin.integration import runtime as integration  # MQTT consumer (if enabled) + live hub
 
         await integration.start_app(app)
-        runner = JobRunner(app.state.session_factory, settings=settings) if settings.jobs_enabled else None
+        runner = JobRunner(app.state.session_factory, settings=settings, stale_after=timedelta(seconds=settings.jobs_stale_seconds)) if settings.jobs_enabled else None
         if runner:
             runner.start()
         yield
@@ -60,6 +62,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response: Response = await call_next(request)
         elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
         response.headers["x-request-id"] = request.state.request_id
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")  # the route template, so ids don't explode label counts
+        metrics.REQUESTS.labels(request.method, template, str(response.status_code)).inc()
+        metrics.LATENCY.labels(request.method, template).observe(elapsed_ms / 1000)
         log.info("%s %s %s", request.method, request.url.path, response.status_code,
                  extra={"status": response.status_code, "ms": elapsed_ms, "request_id": request.state.request_id})
         return response

@@ -26,11 +26,15 @@ class Settings(BaseSettings):
     web_dir: Path = REPO_ROOT / "web"
     demo_dir: Path = REPO_ROOT / "data" / "demo"
     jobs_enabled: bool = Field(default=True, description="run queued jobs (IFC conversion) in this service process")
+    jobs_stale_seconds: float = Field(default=30.0, gt=0, description="a running job without heartbeat for this long was interrupted: re-queue it")
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = 1883
     mqtt_enabled: bool = Field(default=True, description="run the MQTT observation consumer inside the service")
     mqtt_client_id: str = Field(default="parktwin", description="MQTT client id prefix; '-<host>-<slot>' is appended")
     asset_offline_after_s: int = Field(default=900, description="an asset whose newest reading is older is offline")
+    alarm_auto_broadcast: bool = Field(default=True, description="critical fire alarms start an emergency broadcast to displays/speakers near them")
+    alarm_broadcast_radius_m: float = Field(default=200.0, gt=0, description="displays/speakers this close to an alarm get its broadcast")
+    alarm_sweep_interval_s: float = Field(default=30.0, gt=0, description="how often the no-data alarm rules are evaluated")
     max_upload_bytes: int = 500 * 1024 * 1024
     max_page_size: int = 10_000
     default_page_size: int = 1_000
@@ -39,6 +43,9 @@ class Settings(BaseSettings):
     demo_password: str = Field(default="parktwin-demo", description="password of the demo users made by `twin demo load`")
     storey_height_m: float = 3.0
     default_building_height_m: float = 10.0
+    score_live_window_min: int = Field(default=15, ge=1, description="a sensor counts as live if it reported this recently")
+    score_partial_credit: str = Field(default="linear_floor", pattern="^(linear_floor|linear_round|lowest)$", description="points inside a rubric range")
+    score_attachment_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0, description="largest evidence attachment")
 
 
 @lru_cache(maxsize=1)

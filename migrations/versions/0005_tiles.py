@@ -57,7 +57,17 @@ def upgrade() -> None:
     op.create_index("ix_tileset_blobs_blob_name", "tileset_blobs", ["blob_name"])
 
 
+    # Tiles are rebuilt only when the features changed: keep updated_at true for every UPDATE,
+    # including ones made outside the service (psql, QGIS), so the change check can trust it.
+    op.execute("""
+        CREATE FUNCTION parktwin_touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN NEW.updated_at := clock_timestamp(); RETURN NEW; END $$""")
+    op.execute("CREATE TRIGGER features_touch_updated_at BEFORE UPDATE ON features FOR EACH ROW EXECUTE FUNCTION parktwin_touch_updated_at()")
+
+
 def downgrade() -> None:
+    op.execute("DROP TRIGGER IF EXISTS features_touch_updated_at ON features")
+    op.execute("DROP FUNCTION IF EXISTS parktwin_touch_updated_at()")
     op.drop_table("tileset_blobs")
     op.drop_table("tilesets")
     op.drop_table("tile_blobs")

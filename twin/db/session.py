@@ -5,13 +5,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import orjson
+import psycopg.types.json
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 
 def make_engine(database_url: str, **kwargs: object) -> Engine:
-    """A pooled engine; pre-ping so a restarted database is reconnected transparently."""
-    return create_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
+    """A pooled engine; pre-ping so a restarted database is reconnected transparently.
+
+    JSON columns are (de)serialised with orjson: several times faster than the standard library
+    on the JSONB properties every feature and element carries.
+    """
+    psycopg.types.json.set_json_loads(orjson.loads)
+    return create_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=10,
+                         json_serializer=_dumps, json_deserializer=orjson.loads, **kwargs)
+
+
+def _dumps(value: object) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point, shape
-from sqlalchemy import select, true
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,8 @@ from twin.access.roles import Role
 from twin.access.tokens import create_user
 from twin.db.models import Asset, Enterprise, Feature, ImportRecord, Layer, Park, User
 from twin.errors import InvalidInput
+from twin.integration.alarms.demo import seed_demo_rules
+from twin.integration.sta.seed import seed_demo_datastreams
 
 Progress = Callable[[str, int, int], None]
 OWN_FEATURE_KEYS = {"id", "kind", "name", "name_en", "parent", "base_height", "height", "storeys"}
@@ -80,6 +82,8 @@ def load_demo(session: Session, *, demo_dir: Path, storey_height: float = 3.0, d
         _upsert(session, Enterprise, rows)
         report.enterprises = len(rows)
     ensure_demo_users(session, park=park, password=demo_password)
+    seed_demo_datastreams(session, park)  # SensorThings Sensors/ObservedProperties/Datastreams of the demo devices
+    seed_demo_rules(session, park=park)  # alarm rules (PM2.5, noise, pH, elevator fault, meter offline, GF-01); skipped without the alarm tables
     session.add(ImportRecord(park_id=park.id, source_kind="demo", source_name=str(demo_dir), source_crs=manifest.get("source_crs"), report=report.__dict__))
     if progress:
         progress("done", len(layers) + 1, len(layers) + 1)
@@ -213,10 +217,12 @@ def _upsert(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
     table = model.__table__
     stmt = insert(table)
     update = {c: stmt.excluded[c] for c in clean[0] if c not in ("park_id", "code")}
-    update["updated_at"] = stmt.excluded["updated_at"]
+    # Touch only rows whose values changed, so an unchanged reload keeps updated_at (and the tiles).
+    changed = or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in update))
+    update["updated_at"] = func.now()
     constraint = f"uq_{table.name}_park_id_code"
     for start in range(0, len(clean), 2000):
-        session.execute(stmt.on_conflict_do_update(constraint=constraint, set_=update), clean[start : start + 2000])
+        session.execute(stmt.on_conflict_do_update(constraint=constraint, set_=update, where=changed), clean[start : start + 2000])
 
 
 def _remove_stale(session: Session, park: Park, codes_by_layer: dict[int, set[str]]) -> int:

@@ -77,28 +77,41 @@ def _replace_layer(session: Session, *, park: Park, slug: str, name: str, kinds:
 
 
 def _copy_features(session: Session, *, park: Park, layer: Layer, frame: Any) -> None:
-    """COPY the rows in one stream: an order of magnitude faster than INSERTs for large files."""
-    ewkb = shapely.to_wkb(shapely.set_srid(np.asarray(frame.geometry.values, dtype=object), 4326), hex=True, include_srid=True)
+    """Binary COPY of all rows in one stream: an order of magnitude faster than INSERTs for large files.
+
+    Geometry goes as EWKB bytes and JSONB as its binary wire form (version byte 1 + JSON text);
+    both columns are declared `bytea` to psycopg so the bytes pass through untouched to the
+    server's own binary input functions (geometry_recv, jsonb_recv).
+    """
+    ewkb = shapely.to_wkb(shapely.set_srid(np.asarray(frame.geometry.values, dtype=object), 4326), include_srid=True)
+    codes = _unique_codes(layer.slug, frame["source_id"].astype(str).tolist())
+    base = _nullable(frame["base_height"]).tolist()
+    top = _nullable(frame["top_height"]).tolist()
+    storeys = [None if v is None else int(round(v)) for v in _nullable(frame["storeys"]).tolist()]
+    properties = [b"\x01" + orjson.dumps(p or {}, option=orjson.OPT_SERIALIZE_NUMPY) for p in frame["properties"]]
+    kinds, names, sources = frame["kind"].tolist(), frame["name"].tolist(), frame["height_source"].tolist()
     raw = session.connection().connection.driver_connection
     columns = ", ".join(COPY_COLUMNS)
+    with raw.cursor() as cursor, cursor.copy(f"COPY features ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(["int4", "int4", "text", "text", "text", "bytea", "float8", "float8", "text", "int4", "bytea"])
+        for i in range(len(codes)):
+            copy.write_row((park.id, layer.id, codes[i], kinds[i], names[i], ewkb[i], base[i] or 0.0, top[i], sources[i], storeys[i], properties[i]))
+
+
+def _unique_codes(layer_slug: str, source_ids: list[str]) -> list[str]:
+    """`<layer>:<source id>`; a source id repeated in the file keeps every row as `...#2`, `...#3`."""
     seen: dict[str, int] = {}
-    with raw.cursor() as cursor, cursor.copy(f"COPY features ({columns}) FROM STDIN") as copy:
-        for i, row in enumerate(frame.itertuples(index=False)):
-            code = f"{layer.slug}:{row.source_id}"
-            seen[code] = seen.get(code, 0) + 1
-            if seen[code] > 1:  # a source id repeated in the file: keep every row, tell them apart
-                code = f"{code}#{seen[code]}"
-            copy.write_row((
-                park.id, layer.id, code, row.kind, row.name, ewkb[i],
-                _number(row.base_height) or 0.0, _number(row.top_height), row.height_source, _int(row.storeys),
-                orjson.dumps(row.properties or {}).decode(),
-            ))
+    codes = []
+    for source_id in source_ids:
+        code = f"{layer_slug}:{source_id}"
+        seen[code] = seen.get(code, 0) + 1
+        codes.append(code if seen[code] == 1 else f"{code}#{seen[code]}")
+    return codes
 
 
-def _number(value: Any) -> float | None:
-    return None if value is None or (isinstance(value, float) and not np.isfinite(value)) else float(value)
-
-
-def _int(value: Any) -> int | None:
-    number = _number(value)
-    return None if number is None else int(round(number))
+def _nullable(column: Any) -> np.ndarray:
+    """A numeric column as an object array with None for missing or non-finite values."""
+    values = np.asarray(column.to_numpy(dtype=float, na_value=np.nan), dtype=float)
+    out = values.astype(object)
+    out[~np.isfinite(values)] = None
+    return out

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import orjson
 import shapely
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -41,12 +40,13 @@ class BuildResult:
 
 def build_buildings(session: Session, *, park: Park, slug: str = "buildings", force: bool = False, max_features_per_tile: int = 500, progress: Progress | None = None) -> BuildResult:
     """Extrude the park's buildings (LOD1) into a new published tileset version, unless unchanged."""
+    digest = _source_state(session, park)
+    if not force and tileset_queries.source_hash_of_published(session, park=park, slug=slug) == digest:
+        count = session.scalar(select(func.count()).where(*_building_filter(park))) or 0
+        return BuildResult(tileset=None, skipped=True, features=count)
     rows = _building_rows(session, park)
     if not rows:
         raise InvalidInput(f"park '{park.slug}' has no buildings with heights to tile")
-    digest = _source_hash(rows)
-    if not force and tileset_queries.source_hash_of_published(session, park=park, slug=slug) == digest:
-        return BuildResult(tileset=None, skipped=True, features=len(rows))
     origin = _origin(session, park, rows)
     meshes = rows_to_meshes(rows, origin=origin)
     sink = MemorySink()
@@ -63,23 +63,42 @@ def build_buildings(session: Session, *, park: Park, slug: str = "buildings", fo
     return BuildResult(tileset=record, skipped=False, features=len(meshes))
 
 
-def _building_rows(session: Session, park: Park) -> list[Any]:
-    stmt = (
-        select(Feature.code, Feature.name, Feature.name_en, Feature.kind, func.ST_AsBinary(Feature.geom).label("wkb"),
-               Feature.base_height, Feature.top_height, Feature.height_source, Feature.storeys, Feature.properties)
-        .where(Feature.park_id == park.id, Feature.kind.in_(BUILDING_KINDS), Feature.top_height.is_not(None),
-               func.ST_Dimension(Feature.geom) == 2)
-        .order_by(Feature.id)
-    )
-    return list(session.execute(stmt))
+def _building_filter(park: Park) -> tuple[Any, ...]:
+    return (Feature.park_id == park.id, Feature.kind.in_(BUILDING_KINDS), Feature.top_height.is_not(None), func.ST_Dimension(Feature.geom) == 2)
 
 
-def _source_hash(rows: list[Any]) -> str:
-    digest = hashlib.sha256()
-    for row in rows:
-        digest.update(orjson.dumps([row.code, row.name, row.name_en, row.base_height, row.top_height, row.height_source, row.storeys, row.properties], option=orjson.OPT_SORT_KEYS))
-        digest.update(bytes(row.wkb))
-    return digest.hexdigest()
+def _source_state(session: Session, park: Park) -> str:
+    """What the tiles depend on, cheaply: count, newest id and newest update of the buildings
+    (updated_at is kept by a trigger for every UPDATE), plus the park's frame origin."""
+    count, newest_id, newest_update = session.execute(
+        select(func.count(), func.max(Feature.id), func.max(Feature.updated_at)).where(*_building_filter(park))).one()
+    state = f"{count}:{newest_id}:{newest_update.isoformat() if newest_update else ''}:{park.updated_at.isoformat() if park.updated_at else ''}"
+    return hashlib.sha256(state.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class BuildingRow:
+    code: str
+    name: str | None
+    name_en: str | None
+    kind: str
+    wkb: bytes
+    base_height: float
+    top_height: float
+    height_source: str | None
+    storeys: int | None
+    properties: dict[str, Any]
+
+
+def _building_rows(session: Session, park: Park) -> list[BuildingRow]:
+    """The park's buildings read with a binary cursor (WKB as bytes; no ORM objects: 100k rows in ~1 s)."""
+    raw = session.connection().connection.driver_connection
+    with raw.cursor(binary=True) as cursor:
+        cursor.execute(
+            "SELECT code, name, name_en, kind, ST_AsBinary(geom), base_height, top_height, height_source, storeys, properties "
+            "FROM features WHERE park_id = %s AND kind = ANY(%s) AND top_height IS NOT NULL AND ST_Dimension(geom) = 2 ORDER BY id",
+            (park.id, list(BUILDING_KINDS)))
+        return [BuildingRow(*row) for row in cursor.fetchall()]
 
 
 def _origin(session: Session, park: Park, rows: list[Any]) -> Origin:
