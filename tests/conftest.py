@@ -52,7 +52,7 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(database_url=database_url, data_dir=tmp_path_factory.mktemp("var"), log_json=False)
+    return Settings(database_url=database_url, data_dir=tmp_path_factory.mktemp("var"), log_json=False, mqtt_enabled=False)
 
 
 @pytest.fixture(scope="session")
@@ -93,21 +93,38 @@ def bearer(secret: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
 
 
-@pytest.fixture()
-def anon_client(settings: Settings, db: Session) -> Iterator[TestClient]:
-    """The app with no credentials, talking to the per-test session (everything is rolled back)."""
-    from twin.api.deps import get_session
+@pytest.fixture(scope="session")
+def app(settings: Settings):  # type: ignore[no-untyped-def]
+    """One app for the whole session (building one costs ~0.8 s); tests get it through anon_client/client."""
     from twin.main import create_app
 
-    app = create_app(settings)
+    return create_app(settings.model_copy(update={"jobs_enabled": False}))
+
+
+@pytest.fixture(scope="session")
+def session_client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture()
+def anon_client(app, session_client: TestClient, db: Session) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    """The app with no credentials, talking to the per-test session (everything is rolled back)."""
+    from twin.api.deps import get_session
 
     def test_session() -> Iterator[Session]:
         with db.begin_nested():
             yield db
 
     app.dependency_overrides[get_session] = test_session
-    with TestClient(app, raise_server_exceptions=False) as test_client:
-        yield test_client
+    original_settings = app.state.settings
+    session_client.headers.pop("Authorization", None)
+    try:
+        yield session_client
+    finally:
+        app.dependency_overrides.pop(get_session, None)
+        app.state.settings = original_settings  # a test may swap settings (limits); never leak them
+        session_client.headers.pop("Authorization", None)
 
 
 @pytest.fixture()

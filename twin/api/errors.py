@@ -36,8 +36,71 @@ def _body(status: int, message: str, request: Request, detail: object | None = N
     return JSONResponse(status_code=status, content=content, headers=headers)
 
 
+ERROR_SCHEMA: dict[str, object] = {
+    "title": "Error",
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {
+        "type": "object",
+        "required": ["status", "message"],
+        "properties": {
+            "status": {"type": "integer"},
+            "message": {"type": "string"},
+            "detail": {"description": "what exactly was wrong (validation problems, row numbers...)"},
+            "request_id": {"type": "string"},
+        },
+    }},
+}
+ERROR_DESCRIPTIONS = {
+    400: "bad input (message says why)", 401: "no token, or an unknown, revoked or expired one",
+    403: "the token lacks the role or is scoped to another park", 404: "the park or a named resource does not exist",
+    409: "conflicts with existing data", 413: "the body or upload is larger than the limit", 422: "invalid request parameters or body",
+}
+
+
+def error_codes(method: str, operation: dict[str, object]) -> list[int]:
+    """The 4xx an operation can answer, from what it takes: a token, path parameters, a body, a write."""
+    codes: set[int] = set()
+    parameters = operation.get("parameters") or []
+    if operation.get("security"):
+        codes |= {401, 403}
+    if parameters or operation.get("requestBody"):
+        codes |= {400, 404, 422}
+    if operation.get("requestBody") or method in ("post", "put", "patch"):
+        codes.add(413)
+    if method in ("post", "put", "patch", "delete"):
+        codes.add(409)
+    return sorted(codes)
+
+
+def document_errors(schema: dict[str, object]) -> dict[str, object]:
+    """Add the JSON error body (this module's shape, not FastAPI's default) to every operation's 4xx responses."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA  # type: ignore[union-attr]
+    reference = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for operations in schema.get("paths", {}).values():  # type: ignore[union-attr]
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            for code in error_codes(method, operation):
+                documented = responses.setdefault(str(code), {"description": ERROR_DESCRIPTIONS[code]})
+                documented["content"] = reference  # also replaces FastAPI's HTTPValidationError on 422
+            for code, documented in responses.items():  # a route's own `responses=` 4xx entries
+                if code.startswith("4") and "content" not in documented:
+                    documented["content"] = reference
+    schema["components"]["schemas"].pop("HTTPValidationError", None)  # type: ignore[index]
+    schema["components"]["schemas"].pop("ValidationError", None)  # type: ignore[index]
+    return schema
+
+
 def install(app: FastAPI) -> None:
-    """Register the handlers on the app."""
+    """Register the handlers on the app, and document their error bodies in its OpenAPI."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(errors.TwinError)
     async def twin_error(request: Request, exc: errors.TwinError) -> JSONResponse:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse
 
 
-class GeoJSONResponse(Response):
+class GeoJSONResponse(JSONResponse):  # a JSONResponse, so OpenAPI documents the body's model, not a string
     media_type = "application/geo+json"
 
     def render(self, content: Any) -> bytes:

@@ -25,7 +25,7 @@ def _token_public(session: SessionDep, token: ApiToken) -> dict[str, Any]:
     return {**{f: getattr(token, f) for f in fields}, "park": _slug(session, token.park_id)}
 
 
-@router.post("/auth/login", response_model=LoginResponse)
+@router.post("/auth/login", response_model=LoginResponse, responses={401: {"description": "wrong username or password"}})
 def login(body: LoginRequest, session: SessionDep) -> dict[str, Any]:
     """Exchange a username and password for a bearer token (12 h)."""
     user, secret = tokens.login(session, username=body.username, password=body.password)

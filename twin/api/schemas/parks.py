@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, field_validator
+
+# A list of two numbers rather than tuple[float, float]: the tuple's JSON Schema (`prefixItems`) is
+# misread by OpenAPI 3.0 tooling and by Schemathesis (an "Invalid Schema Object"); the wire format is the same.
+LonLat = Annotated[list[float], Field(min_length=2, max_length=2)]
 
 
 class ParkPublic(BaseModel):
@@ -12,7 +16,7 @@ class ParkPublic(BaseModel):
     name: str
     name_en: str | None
     city: str | None
-    center: tuple[float, float] | None = Field(description="lon, lat (WGS84)")
+    center: LonLat | None = Field(description="lon, lat (WGS84)")
     ground_elevation_m: float = Field(description="orthometric height of the park's ground; feature heights are above it")
     properties: dict[str, Any]
 
@@ -22,12 +26,12 @@ class ParkCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     name_en: str | None = Field(default=None, max_length=200)
     city: str | None = Field(default=None, max_length=100)
-    center: tuple[float, float] | None = Field(default=None, description="lon, lat (WGS84)")
+    center: LonLat | None = Field(default=None, description="lon, lat (WGS84)")
     ground_elevation_m: float = Field(default=0.0, ge=-500, le=9000)
 
     @field_validator("center")
     @classmethod
-    def _in_wgs84(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+    def _in_wgs84(cls, value: list[float] | None) -> list[float] | None:
         if value is not None and not (-180 <= value[0] <= 180 and -90 <= value[1] <= 90):
             raise ValueError("center must be lon, lat within ±180, ±90")
         return value

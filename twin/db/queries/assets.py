@@ -33,7 +33,8 @@ def _subtree_ids(park: Park, code: str) -> Select[Any]:
     return select(tree.c.id)
 
 
-def _filtered(park: Park, flt: AssetFilter) -> Select[Any]:
+def filtered(park: Park, flt: AssetFilter) -> Select[Any]:
+    """The park's assets matching the filter, with bound feature code/kind and GeoJSON geometry (unordered)."""
     stmt = (
         select(
             Asset,
@@ -58,24 +59,24 @@ def _filtered(park: Park, flt: AssetFilter) -> Select[Any]:
 
 def count(session: Session, *, park: Park, flt: AssetFilter = AssetFilter()) -> int:
     """How many assets match."""
-    return session.scalar(select(func.count()).select_from(_filtered(park, flt).subquery())) or 0
+    return session.scalar(select(func.count()).select_from(filtered(park, flt).subquery())) or 0
 
 
 def get_page(session: Session, *, park: Park, flt: AssetFilter = AssetFilter(), limit: int, offset: int) -> list[dict[str, Any]]:
     """One page of assets as GeoJSON Features (point with height as the third coordinate)."""
-    rows = session.execute(_filtered(park, flt).order_by(Asset.id).limit(limit).offset(offset))
+    rows = session.execute(filtered(park, flt).order_by(Asset.id).limit(limit).offset(offset))
     return [to_geojson(row.Asset, row.feature_code, row.geojson) for row in rows]
 
 
 def get_records(session: Session, *, park: Park, flt: AssetFilter = AssetFilter(), limit: int, offset: int) -> list[dict[str, Any]]:
     """One page of assets as plain JSON records (lon/lat/height, attributes, bound feature)."""
-    rows = session.execute(_filtered(park, flt).order_by(Asset.id).limit(limit).offset(offset))
+    rows = session.execute(filtered(park, flt).order_by(Asset.id).limit(limit).offset(offset))
     return [to_record(row.Asset, row.feature_code, row.feature_kind, row.geojson) for row in rows]
 
 
 def get_record(session: Session, *, park: Park, code: str) -> dict[str, Any]:
     """One asset as a JSON record, or NotFound."""
-    row = session.execute(_filtered(park, AssetFilter()).where(Asset.code == code)).first()
+    row = session.execute(filtered(park, AssetFilter()).where(Asset.code == code)).first()
     if row is None:
         raise NotFound(f"asset '{code}' not found in park '{park.slug}'")
     return to_record(row.Asset, row.feature_code, row.feature_kind, row.geojson)
@@ -85,7 +86,7 @@ def to_geojson(asset: Asset, feature_code: str | None, geojson: str) -> dict[str
     """An RFC 7946 Feature for an asset; the twin's own fields win on a name clash."""
     geometry = orjson.loads(geojson)
     geometry["coordinates"] = [*geometry["coordinates"][:2], asset.height]
-    own = {"code": asset.code, "kind": asset.kind, "name": asset.name, "name_en": asset.name_en, "feature": feature_code}
+    own = {"code": asset.code, "kind": asset.kind, "name": asset.name, "name_en": asset.name_en, "feature": feature_code, "height": asset.height}
     return {"type": "Feature", "id": asset.code, "geometry": geometry, "properties": {**(asset.properties or {}), **own}}
 
 

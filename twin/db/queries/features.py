@@ -25,7 +25,8 @@ class FeatureFilter:
     bbox: BBox | None = None
 
 
-def _filtered(park: Park, flt: FeatureFilter) -> Select[Any]:
+def filtered(park: Park, flt: FeatureFilter) -> Select[Any]:
+    """The park's features matching the filter, with layer slug, parent code and GeoJSON geometry (unordered)."""
     parent = aliased(Feature)
     stmt = (
         select(
@@ -51,18 +52,18 @@ def _filtered(park: Park, flt: FeatureFilter) -> Select[Any]:
 
 def count(session: Session, *, park: Park, flt: FeatureFilter) -> int:
     """How many features match the filter."""
-    return session.scalar(select(func.count()).select_from(_filtered(park, flt).subquery())) or 0
+    return session.scalar(select(func.count()).select_from(filtered(park, flt).subquery())) or 0
 
 
 def get_page(session: Session, *, park: Park, flt: FeatureFilter, limit: int, offset: int) -> list[dict[str, Any]]:
     """One page of matching features as GeoJSON Feature dicts, in id order."""
-    rows = session.execute(_filtered(park, flt).order_by(Feature.id).limit(limit).offset(offset))
+    rows = session.execute(filtered(park, flt).order_by(Feature.id).limit(limit).offset(offset))
     return [to_geojson(row.Feature, row.layer_slug, row.parent_code, row.geojson) for row in rows]
 
 
 def get_by_code(session: Session, *, park: Park, code: str) -> dict[str, Any]:
     """One feature as a GeoJSON Feature with its ancestors and child counts, or NotFound."""
-    row = session.execute(_filtered(park, FeatureFilter()).where(Feature.code == code)).first()
+    row = session.execute(filtered(park, FeatureFilter()).where(Feature.code == code)).first()
     if row is None:
         raise NotFound(f"feature '{code}' not found in park '{park.slug}'")
     feature = to_geojson(row.Feature, row.layer_slug, row.parent_code, row.geojson)
