@@ -31,11 +31,14 @@ class Settings(BaseSettings):
     mqtt_port: int = 1883
     mqtt_enabled: bool = Field(default=True, description="run the MQTT observation consumer inside the service")
     mqtt_client_id: str = Field(default="parktwin", description="MQTT client id prefix; '-<host>-<slot>' is appended")
+    mqtt_shared: bool = Field(default=True, description="share the MQTT subscriptions between workers ($share/...); "
+                              "`twin serve` with one worker turns it off: Mosquitto does not keep shared subscriptions across its restart")
     asset_offline_after_s: int = Field(default=900, description="an asset whose newest reading is older is offline")
     alarm_auto_broadcast: bool = Field(default=True, description="critical fire alarms start an emergency broadcast to displays/speakers near them")
     alarm_broadcast_radius_m: float = Field(default=200.0, gt=0, description="displays/speakers this close to an alarm get its broadcast")
     alarm_sweep_interval_s: float = Field(default=30.0, gt=0, description="how often the no-data alarm rules are evaluated")
     max_upload_bytes: int = 500 * 1024 * 1024
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, gt=0, description="largest request body other than a multipart upload (JSON, SensorThings, observation batches); larger is 413")
     max_page_size: int = 10_000
     default_page_size: int = 1_000
     # Reads without a token (viewer role) — off by default: the twin holds the park's security layout.

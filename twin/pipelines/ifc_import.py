@@ -16,10 +16,11 @@ import shapely
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bim.convert import BimResult, convert_ifc
+from bim.convert import BimResult
+from bim.isolated import convert_ifc_isolated
 from bim.errors import BimError, InvalidIfc
 from bim.georef import Anchor, model_to_wgs84
-from bim.open import check_ifc_file
+from bim.open import validate_ifc_upload
 from tiles.enu import Origin
 from tiles.sink import MemorySink
 from tiles.tileset import build_tileset
@@ -61,11 +62,9 @@ def submit_ifc(session: Session, *, park: Park, upload: Path, settings: Settings
     `model_name` (default: the file name without extension) within the park.
     """
     try:
-        check_ifc_file(upload, max_unzipped_bytes=settings.max_upload_bytes * 8)
+        validate_ifc_upload(upload, max_unzipped_bytes=settings.max_upload_bytes * 8)
     except InvalidIfc as exc:
         raise InvalidInput(str(exc)) from None
-    finally:
-        _remove_scratch(upload)
     model = _model_for(session, park=park, model_id=model_id, name=model_name or Path(upload.name).name.split(".")[0], building=building)
     if anchor is not None:
         model.anchor = asdict(anchor)
@@ -114,12 +113,6 @@ def import_ifc_now(factory: sessionmaker[Session], *, park_slug: str, file: Path
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _remove_scratch(upload: Path) -> None:
-    """check_ifc_file may extract an .ifczip next to the upload; those copies are not kept."""
-    for scratch in upload.parent.glob(".*scratch*"):
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -162,7 +155,8 @@ def run_ifc_job(factory: sessionmaker[Session], *, job_id: int, params: dict[str
         progress(phase, (low + (high - low) * fraction) / 100, None)
 
     try:
-        result = convert_ifc(path, anchor=Anchor(**anchor_dict) if anchor_dict else None, progress=step)
+        # In a child process: a geometry-kernel crash on one file is retried with OpenCASCADE (bim.isolated).
+        result = convert_ifc_isolated(path, anchor=Anchor(**anchor_dict) if anchor_dict else None, progress=step)
     except BimError as exc:
         _mark_failed(factory, version_id=params["version_id"], reason=str(exc))
         raise InvalidInput(str(exc)) from None

@@ -36,10 +36,20 @@ def sees(lon: float, lat: float, *, heading_deg: float, fov_deg: float, range_m:
     return abs(offset) <= fov_deg / 2 + 1e-9
 
 
-def view_polygon_of(properties: dict[str, object], point: Point) -> Polygon:
-    """The view polygon of a camera asset from its stored properties (heading_deg, fov_deg, range_m)."""
+def view_parameters(properties: dict[str, object]) -> dict[str, float]:
+    """heading_deg, fov_deg, range_m of a camera asset from its stored properties (defaults 0°, 90°, 30 m)."""
     def number(key: str, default: float) -> float:
         value = properties.get(key, default)
         return float(value) if isinstance(value, int | float) and math.isfinite(value) else default
 
-    return view_polygon(point.x, point.y, heading_deg=number("heading_deg", 0.0), fov_deg=number("fov_deg", 90.0), range_m=number("range_m", 30.0))
+    return {"heading_deg": number("heading_deg", 0.0), "fov_deg": number("fov_deg", 90.0), "range_m": number("range_m", 30.0)}
+
+
+def view_polygon_of(properties: dict[str, object], point: Point) -> Polygon:
+    """The view polygon of a camera asset from its stored properties (heading_deg, fov_deg, range_m)."""
+    return view_polygon(point.x, point.y, **view_parameters(properties))
+
+
+def asset_sees(properties: dict[str, object], lon: float, lat: float, *, target_lon: float, target_lat: float) -> bool:
+    """`sees` for a camera asset at lon/lat (WGS84) with its stored properties."""
+    return sees(lon, lat, **view_parameters(properties), target_lon=target_lon, target_lat=target_lat)

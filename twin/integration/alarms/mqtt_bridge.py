@@ -70,7 +70,7 @@ class AlarmBridge:
         topic = DEVICE_ALARM_TOPIC.format(park="+")
         self.filter = f"$share/{share_group}/{topic}" if share_group else topic
         self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-        self._client.reconnect_delay_set(1, 30)
+        self._client.reconnect_delay_set(1, 5)  # short, as the observation consumer's (see MAX_RECONNECT_DELAY_S there)
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
         self._connect_properties = Properties(PacketTypes.CONNECT)

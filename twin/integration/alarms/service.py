@@ -38,7 +38,7 @@ async def start(app) -> None:  # type: ignore[no-untyped-def]
     if settings.mqtt_enabled and runtime is not None:
         app.state.alarm_bridge = AlarmBridge(
             host=settings.mqtt_host, port=settings.mqtt_port, session_factory=factory,
-            client_id=f"{runtime.identity.client_id}-alarms", share_group=f"{runtime.identity.share_group}-alarms",
+            client_id=f"{runtime.identity.client_id}-alarms", share_group=f"{runtime.identity.share_group}-alarms" if settings.mqtt_shared else None,
             config=lifecycle.AlarmConfig.from_settings(settings)).start()
 
 
