@@ -12,13 +12,19 @@ setup:
 run: setup
 	@$(TWIN) db upgrade
 	@$(TWIN) demo load
-	@$(TWIN) serve
+	@# live demo data: the simulator starts once /healthz answers and stops when serve exits
+	@$(TWIN) simulate --wait-healthy & sim=$$!; trap 'kill $$sim 2>/dev/null' EXIT; $(TWIN) serve
 
 test: setup
 	@$(VENV)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: setup
 	@$(VENV)/python -m bench
+
+# Faults (database and broker restarts, kill -9) and load, slow tests included, then the load benchmark (TWIN_BENCH_LOAD_SECONDS, default 180).
+reliability: setup
+	@$(VENV)/python -m pytest -p no:cacheprovider tests/faults tests/twin/faults $(PYTEST_ARGS)
+	@$(VENV)/python -m bench load
 
 clean:
 	rm -rf .venv web/node_modules var

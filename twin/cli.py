@@ -45,13 +45,16 @@ def serve(
 
     from twin import logs
 
+    if workers == 1:  # the only MQTT consumer: a plain subscription, which Mosquitto keeps across its restart (docs/scaling.md)
+        os.environ.setdefault("TWIN_MQTT_SHARED", "false")
+        get_settings.cache_clear()
     settings = get_settings()
     logs.configure(settings.log_level, settings.log_json)
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Workers are separate processes: let them pool their metrics in one folder (see twin/metrics.py).
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="parktwin-metrics-")
     uvicorn.run("twin.main:create_app", factory=True, host=host or settings.host, port=port or settings.port,
-                workers=workers, log_config=None, proxy_headers=False, timeout_graceful_shutdown=5)  # live (SSE) streams never end by themselves
+                workers=workers, log_config=logs.dict_config(settings.log_level, settings.log_json), proxy_headers=False, timeout_graceful_shutdown=5)  # live (SSE) streams never end by themselves
 
 
 @db_app.command("upgrade")

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from twin import metrics
 from twin.api import errors as api_errors
+from twin.api.request_guard import RequestGuard
 from twin.api.router import api_router
 from twin.db.session import make_engine, make_session_factory
 from twin.jobs.runner import JobRunner
@@ -70,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                  extra={"status": response.status_code, "ms": elapsed_ms, "request_id": request.state.request_id})
         return response
 
+    # Added last, so it is the outermost layer: it answers before the request log parses the URL.
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     if (settings.web_dir / "index.html").exists():
         app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="web")
     return app

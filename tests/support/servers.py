@@ -34,16 +34,22 @@ def wait_port(port: int, timeout: float = 10.0) -> None:
 class ServiceProcess:
     """`twin serve` in its own process group, so a test can kill -9 it (and its children) and start it again."""
 
-    def __init__(self, database_url: str, data_dir: Path, **env: str) -> None:
+    def __init__(self, database_url: str, data_dir: Path, *, workers: int = 1, log_path: Path | None = None, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.workers = workers
+        self.log_path = log_path  # the service's stderr (its JSON log lines) is appended here when given
         self.env = {**os.environ, "TWIN_DATABASE_URL": database_url, "TWIN_DATA_DIR": str(data_dir), "TWIN_LOG_LEVEL": "WARNING",
                     "TWIN_MQTT_ENABLED": "false", **env}
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> ServiceProcess:
-        self.process = subprocess.Popen([sys.executable, "-m", "twin.cli", "serve", "--port", str(self.port)], cwd=REPO_ROOT,
-                                        env=self.env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        output = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
+        command = [sys.executable, "-m", "twin.cli", "serve", "--port", str(self.port), "--workers", str(self.workers)]
+        self.process = subprocess.Popen(command, cwd=REPO_ROOT, env=self.env, start_new_session=True,
+                                        stdout=subprocess.DEVNULL, stderr=output)
+        if self.log_path:
+            output.close()  # the child holds its own descriptor
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:

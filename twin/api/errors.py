@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from twin import errors
@@ -66,8 +66,8 @@ def error_codes(method: str, operation: dict[str, object]) -> list[int]:
         codes |= {401, 403}
     if parameters or operation.get("requestBody"):
         codes |= {400, 404, 422}
-    if operation.get("requestBody") or method in ("post", "put", "patch"):
-        codes.add(413)
+    if operation.get("requestBody") or method in ("post", "put", "patch"):  # some writes read a raw body
+        codes |= {400, 413}
     if method in ("post", "put", "patch", "delete"):
         codes.add(409)
     return sorted(codes)
@@ -130,7 +130,9 @@ def install(app: FastAPI) -> None:
         # Data errors the input caused (bad geometry, out-of-range values) are the caller's to fix.
         sqlstate = getattr(exc.orig, "sqlstate", "") or ""
         first_line = str(exc.orig).splitlines()[0] if str(exc.orig) else "rejected"
-        if sqlstate.startswith("22"):  # data exception: bad value, bad geometry
+        # Data exceptions: a bad value or geometry (SQLSTATE 22), or one the driver refuses before sending it
+        # (a NUL character in a text value: psycopg's DataError, without a SQLSTATE).
+        if sqlstate.startswith("22") or isinstance(exc, DataError):
             return _body(400, f"the database rejected the input: {first_line}", request)
         if sqlstate.startswith("23"):  # integrity constraint: duplicate or dangling reference
             return _body(409, f"conflicts with existing data: {first_line}", request)
@@ -139,5 +141,38 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        inner = _only_exception(exc)
+        if isinstance(inner, StarletteHTTPException):  # e.g. the body limit, raised while a middleware's task group read the body
+            return await http_error(request, inner)
+        if isinstance(inner, errors.TwinError):
+            return await twin_error(request, inner)
+        if _nested_too_deeply(exc):
+            return _body(400, f"the input is nested too deeply (at most {MAX_JSON_DEPTH} levels of objects and arrays)", request)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return _body(500, "internal error", request)
+
+
+# orjson and pydantic serialise at most this many nested levels; JSON parsers accept deeper input, so a
+# deeper object in a body (a Thing's properties, asset attributes, observation parameters) fails later,
+# wherever it is first serialised. Nothing deeper can have been stored, so such a failure is the input's.
+MAX_JSON_DEPTH = 254
+
+
+def _only_exception(exc: BaseException) -> BaseException:
+    """The single exception inside (nested) exception groups of one member each, else `exc` itself."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _nested_too_deeply(exc: BaseException | None) -> bool:
+    """True when `exc` (or what it wraps) is a JSON serialiser's depth limit or a RecursionError."""
+    seen = 0
+    while exc is not None and seen < 10:
+        message = str(exc)
+        if isinstance(exc, RecursionError) or (isinstance(exc, ValueError) and "serialization depth" in message) \
+                or (isinstance(exc, TypeError) and "Recursion limit" in message):  # orjson.JSONEncodeError is a TypeError
+            return True
+        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+        seen += 1
+    return False

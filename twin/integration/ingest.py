@@ -357,15 +357,45 @@ def fill_default_features(session: Session, rows: list[Any], *, park_id: int | N
     wanted = {row["datastream_id"] for row in rows if isinstance(row, dict) and row.get("feature_of_interest_id") is None
               and type(row.get("datastream_id")) is int}
     missing = sorted(ds for ds in wanted if _default_foi.get((database, ds), (0.0, 0))[0] < now)
+    found: dict[int, int] = {}
     if missing:
         known = list(session.scalars(_PARK_DATASTREAMS_SQL, {"ids": missing, "park": park_id}))
-        for datastream, feature in (default_features_of_interest(session, known) if known else {}).items():
-            _default_foi[(database, datastream)] = (now + DEFAULT_FOI_TTL_S, feature)
+        found = default_features_of_interest(session, known) if known else {}
+        # Shared only once committed: a feature made by a transaction that rolls back (a database restart
+        # mid-request) does not exist, and a cached id would get valid readings rejected until it expired.
+        _remember_features_for_commit(session, {(database, ds): (now + DEFAULT_FOI_TTL_S, feature) for ds, feature in found.items()})
     for row in rows:
         if isinstance(row, dict) and row.get("feature_of_interest_id") is None:
+            feature = found.get(row.get("datastream_id"))  # type: ignore[arg-type]
             cached = _default_foi.get((database, row.get("datastream_id")))  # type: ignore[arg-type]
-            if cached is not None:
-                row["feature_of_interest_id"] = cached[1]
+            if feature is None and cached is not None:
+                feature = cached[1]
+            if feature is not None:
+                row["feature_of_interest_id"] = feature
+
+
+_PENDING_FOI_KEY = "twin_ingest_default_foi"
+
+
+def _remember_features_for_commit(session: Session, entries: dict[tuple[str, int], tuple[float, int]]) -> None:
+    """Add `entries` to the default-feature cache when the session commits (dropped on rollback)."""
+    if not entries:
+        return
+    pending = session.info.setdefault(_PENDING_FOI_KEY, {})
+    pending.update(entries)
+    if not event.contains(session, "after_commit", _share_features):
+        event.listen(session, "after_commit", _share_features)
+        event.listen(session, "after_rollback", _forget_features)
+
+
+def _share_features(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: the enclosing transaction may still roll back
+        return
+    _default_foi.update(session.info.pop(_PENDING_FOI_KEY, {}))
+
+
+def _forget_features(session: Session) -> None:
+    session.info.pop(_PENDING_FOI_KEY, None)
 
 
 # --- after commit ------------------------------------------------------------------------------

@@ -10,8 +10,10 @@ Events are JSON objects. Clients (the map page, the operations screens) receive 
 - alarm — published by the alarms engine with `publish(session, [event])`; must carry `"park"`,
   and `"asset"`, `"asset_kind"`, `"lon"`, `"lat"` when it concerns a device (used by the filters):
   `{"type": "alarm", "park": slug, "asset": code, ...}`
-- asset_state — `{"type": "asset_state", "park": slug, "asset": code, "asset_kind": kind,
-    "state": "normal" | "warning" | "alarm" | "offline", "lon": deg, "lat": deg}`
+- asset_state — when an asset's state changes (`twin.integration.asset_states.AssetStateWatcher`):
+  `{"type": "asset_state", "park": slug, "asset": code, "asset_kind": kind,
+    "state": "normal" | "warning" | "alarm" | "offline", "previous": state, "lon": deg, "lat": deg}`
+- broadcast — an emergency broadcast, published by the alarms engine (`twin.integration.alarms.broadcasts`).
 
 Transport: PostgreSQL NOTIFY on channel `twin_live`; a payload is a JSON array of events kept under
 the 8,000-byte NOTIFY limit (bigger sets are split). Any worker's commit reaches every worker: each
@@ -28,7 +30,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
@@ -45,7 +47,7 @@ log = logging.getLogger("twin.live")
 
 CHANNEL = "twin_live"
 MAX_PAYLOAD_BYTES = 7_900  # PostgreSQL refuses NOTIFY payloads of 8,000 bytes or more
-EVENT_TYPES = ("reading", "alarm", "asset_state")
+EVENT_TYPES = ("reading", "alarm", "asset_state", "broadcast")
 QUIET_WINDOW_S = 0.02
 BUSY_WINDOW_S = 0.25
 BUSY_EVENTS = 200  # a flush this big means "under load": widen the window
@@ -238,8 +240,9 @@ class Subscription:
 class LiveHub:
     """This worker's LISTEN connection and its clients; started on the first subscriber."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, *, on_first_client: Callable[[], None] | None = None) -> None:
         self.dsn = dsn
+        self._on_first_client = on_first_client  # e.g. start the asset-state watcher only when someone watches
         self._by_park: dict[str, set[Subscription]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()
@@ -263,6 +266,9 @@ class LiveHub:
                     subscription.put(event)
 
     def _ensure_listening(self) -> None:
+        if self._on_first_client is not None:
+            self._on_first_client()
+            self._on_first_client = None
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._listen(), name="twin-live-listen")
 

@@ -41,6 +41,7 @@ device_alarm_sinks: list[Callable[[dict[str, Any]], None]] = []
 
 _STREAMS_SQL = text("""
 SELECT d.id, p.slug AS park, a.code AS asset, a.kind, a.properties AS asset_properties, op.name AS property,
+       coalesce(d.properties->>'key', op.properties->>'key') AS key,
        op.definition, d.unit_of_measurement->>'symbol' AS unit, d.observation_type,
        l.result_number, l.result_json
 FROM datastreams d JOIN assets a ON a.id = d.thing_id JOIN parks p ON p.id = a.park_id
@@ -60,6 +61,7 @@ class Stream:
     kind: str
     property: str
     words: str  # property name, definition and unit, lower case: what the behaviour is chosen by
+    key: str | None  # the seed's quantity key (twin.integration.sta.seed), when the datastream has one
     observation_type: str
     asset_properties: dict[str, Any]
     last: Any = None  # the newest stored result (continues cumulative meters after a restart)
@@ -73,7 +75,7 @@ def load_streams(session: Session, park: str) -> list[Stream]:
     for row in session.execute(_STREAMS_SQL, {"park": park}):
         words = " ".join(filter(None, (row.property, row.definition, row.unit))).lower()
         last = row.result_number if row.result_number is not None else row.result_json
-        streams.append(Stream(row.id, row.park, row.asset, row.kind, row.property, words, row.observation_type or "",
+        streams.append(Stream(row.id, row.park, row.asset, row.kind, row.property, words, row.key, row.observation_type or "",
                               row.asset_properties or {}, last, scale=random.Random(row.id).uniform(0.6, 1.6)))
     return streams
 
@@ -114,7 +116,9 @@ Behaviour = Callable[["Simulator", Stream, datetime, float], Any]
 
 
 def behaviour_for(stream: Stream) -> Behaviour:
-    """The behaviour that fits a datastream (by kind, then keywords of property and unit)."""
+    """The behaviour that fits a datastream: by the seed's quantity key, else by kind and keywords."""
+    if stream.key in BY_KEY:
+        return BY_KEY[stream.key](stream)
     w, kind = stream.words, stream.kind
     if kind == "parking_sensor" or _has(w, "occupan", "parking"):
         return _parking
@@ -139,7 +143,7 @@ def behaviour_for(stream: Stream) -> Behaviour:
     if _has(w, "temperature", "°c", "degc"):
         return _water_temperature if kind == "water_quality_sensor" else _air_temperature
     if _has(w, "humidity", "relative"):
-        return lambda sim, s, now, dt: round(min(98, max(30, 92 - 2.2 * (_air_temperature(sim, s, now, dt) - 8) + _noise(2))), 1)
+        return _humidity
     if _has(w, "noise", "sound", "db"):
         return _noise_level
     if _has(w, "no2"):
@@ -221,29 +225,29 @@ def _parking(sim: Simulator, stream: Stream, now: datetime, dt: float) -> Any:
 
 
 def _elevator(sim: Simulator, stream: Stream, now: datetime, dt: float) -> Any:
-    fault_until = stream.state.get("fault_until", 0.0)
-    if time.time() < fault_until:
+    if _elevator_state(sim, stream, now, dt):
         status = "fault"
-    elif random.random() < 2.5e-5 * dt:  # about one fault per elevator every 11 h
-        stream.state["fault_until"] = time.time() + random.uniform(60, 300)
-        status = "fault"
-        sim.raise_device_alarm(stream, "major", "电梯故障停梯", "Elevator fault: out of service")
     else:
-        busy = working_day_load(_hour(now), _weekday(now))
-        status = "running" if random.random() < busy else "idle"
+        status = "running" if random.random() < working_day_load(_hour(now), _weekday(now)) else "idle"
     return {"bool": status != "fault", "number": {"idle": 0, "running": 1, "fault": 9}[status], "text": status}[_category(stream)]
 
 
-def _charger_status(sim: Simulator, stream: Stream, now: datetime, dt: float) -> Any:
+def _charger_state(sim: Simulator, stream: Stream, now: datetime, dt: float) -> str:
+    """free, charging or outOfService (FIWARE EVChargingStation status words)."""
     if stream.state.get("fault"):
         stream.state["fault"] = random.random() > 0.02
-        status = "outOfService" if stream.state["fault"] else "free"
-    elif random.random() < 3e-5 * dt:  # about one fault per charger every 9 h
+        if not stream.state["fault"]:
+            sim.raise_device_alarm(stream, "minor", "充电桩恢复", "EV charger back in service", cleared=True)
+        return "outOfService" if stream.state["fault"] else "free"
+    if random.random() < 3e-5 * dt:  # about one fault per charger every 9 h
         stream.state["fault"] = True
         sim.raise_device_alarm(stream, "minor", "充电桩故障", "EV charger fault")
-        status = "outOfService"
-    else:
-        status = "charging" if random.random() < occupancy_share(_hour(now), _weekday(now)) * 0.6 else "free"
+        return "outOfService"
+    return "charging" if random.random() < occupancy_share(_hour(now), _weekday(now)) * 0.6 else "free"
+
+
+def _charger_status(sim: Simulator, stream: Stream, now: datetime, dt: float) -> Any:
+    status = _charger_state(sim, stream, now, dt)
     return {"bool": status == "charging", "number": {"free": 0, "charging": 1, "outOfService": 9}[status], "text": status}[_category(stream)]
 
 
@@ -280,6 +284,10 @@ def _air_temperature(sim: Simulator, stream: Stream, now: datetime, dt: float) -
     return round(mean + 4 * math.sin((_hour(now) - 9) / 24 * 2 * math.pi) + _noise(0.3), 1)
 
 
+def _humidity(sim: Simulator, stream: Stream, now: datetime, dt: float) -> float:
+    return round(min(98, max(30, 92 - 2.2 * (_air_temperature(sim, stream, now, dt) - 8) + _noise(2))), 1)
+
+
 def _water_temperature(sim: Simulator, stream: Stream, now: datetime, dt: float) -> float:
     return round(0.8 * _air_temperature(sim, stream, now, dt) + 3 + _noise(0.1), 1)
 
@@ -300,6 +308,68 @@ def _random_walk(sim: Simulator, stream: Stream, now: datetime, dt: float) -> fl
         value = float(stream.last) if isinstance(stream.last, (int, float)) else 50.0 * stream.scale
     stream.state["value"] = value = value + _noise(0.5)
     return round(value, 2)
+
+
+def _elevator_state(sim: Simulator, stream: Stream, now: datetime, dt: float) -> int:
+    """0 normal, 1 fault (the seed's coding); a fault raises a device alarm and its end clears it."""
+    faulty = time.time() < stream.state.get("fault_until", 0.0)
+    if stream.state.get("faulty") and not faulty:
+        sim.raise_device_alarm(stream, "major", "电梯恢复运行", "Elevator back in service", cleared=True)
+    elif not faulty and random.random() < 2.5e-5 * dt:  # about one fault per elevator every 11 h
+        stream.state["fault_until"] = time.time() + random.uniform(60, 300)
+        faulty = True
+        sim.raise_device_alarm(stream, "major", "电梯故障停梯", "Elevator fault: out of service")
+    stream.state["faulty"] = faulty
+    return int(faulty)
+
+
+def _elevator_floor(sim: Simulator, stream: Stream, now: datetime, dt: float) -> int:
+    top = int(stream.asset_properties.get("floors") or stream.state.setdefault("top", random.randint(5, 20)))
+    floor = int(stream.state.get("floor", 1))
+    if random.random() < working_day_load(_hour(now), _weekday(now)):
+        floor = random.randint(1, top)
+    stream.state["floor"] = floor
+    return floor
+
+
+def _charger_code(sim: Simulator, stream: Stream, now: datetime, dt: float) -> int:
+    """0 free, 1 charging, 2 fault (the seed's coding)."""
+    return {"free": 0, "charging": 1, "outOfService": 2}[_charger_state(sim, stream, now, dt)]
+
+
+def _online(sim: Simulator, stream: Stream, now: datetime, dt: float) -> int:
+    down_until = stream.state.get("down_until", 0.0)
+    if time.time() >= down_until and random.random() < 1e-5 * dt:  # a camera drops out now and then
+        stream.state["down_until"] = down_until = time.time() + random.uniform(60, 600)
+    return int(time.time() >= down_until)
+
+
+def _gas_total(sim: Simulator, stream: Stream, now: datetime, dt: float) -> float:
+    stream.scale = min(stream.scale, 0.3)  # canteen gas: a fraction of a water meter's flow
+    return _volume_total(sim, stream, now, dt)
+
+
+BY_KEY: dict[str, Callable[[Stream], Behaviour]] = {
+    "energy": lambda s: _energy_total,
+    "power": lambda s: _charger_power if s.kind == "ev_charger" else _power,
+    "water_volume": lambda s: _volume_total,
+    "gas_volume": lambda s: _gas_total,
+    "pm25": lambda s: _pm25,
+    "pm10": lambda s: lambda sim, st, now, dt: round(max(5.0, 1.6 * _pm25(sim, st, now, dt) + _noise(4)), 1),
+    "temperature": lambda s: _water_temperature if s.kind == "water_quality_sensor" else _air_temperature,
+    "humidity": lambda s: _humidity,
+    "laeq": lambda s: _noise_level,
+    "ph": lambda s: lambda sim, st, now, dt: round(7.3 + 0.15 * math.sin(now.hour / 24 * 2 * math.pi) + _noise(0.05), 2),
+    "dissolved_oxygen": lambda s: lambda sim, st, now, dt: round(7.5 + 1.2 * math.sin((_hour(now) - 9) / 24 * 2 * math.pi) + _noise(0.2), 2),
+    "turbidity": lambda s: lambda sim, st, now, dt: round(max(0.5, 3 + _noise(0.6)), 2),
+    "occupancy": lambda s: _parking,
+    "elevator_state": lambda s: _elevator_state,
+    "floor": lambda s: _elevator_floor,
+    "charger_status": lambda s: _charger_code,
+    "lamp_power": lambda s: _lamp_power,
+    "on_off": lambda s: lambda sim, st, now, dt: int(is_night(_hour(now))),
+    "online": lambda s: _online,
+}
 
 
 # --- the publisher loop ------------------------------------------------------------------------
@@ -329,15 +399,18 @@ class Simulator:
         return self.behaviours[stream.id](self, stream, now, dt)
 
     def publish_one(self, stream: Stream, now: datetime) -> None:
+        previous = self._last_sent.get(stream.id)
+        if previous is not None and now.timestamp() <= previous:  # two readings of a stream never share a time
+            now = datetime.fromtimestamp(previous + 0.001, UTC)
         payload = {"phenomenonTime": now.isoformat().replace("+00:00", "Z"), "result": self.reading(stream, now)}
         self._client.publish(f"v1.1/Datastreams({stream.id})/Observations", orjson.dumps(payload), qos=1)
         self.published += 1
 
-    def raise_device_alarm(self, stream: Stream, severity: str, message_zh: str, message_en: str) -> None:
-        """Hook for device alarms: publish {park, asset, kind, datastream, severity, message, time}."""
+    def raise_device_alarm(self, stream: Stream, severity: str, message_zh: str, message_en: str, *, cleared: bool = False) -> None:
+        """Hook for device alarms: publish the alarms API's device-alarm JSON (cleared=True ends the alarm)."""
         event = {"park": stream.park, "asset": stream.asset, "asset_kind": stream.kind, "datastream": stream.id,
-                 "severity": severity, "message": {"zh": message_zh, "en": message_en},
-                 "time": datetime.now(UTC).isoformat().replace("+00:00", "Z"), "source": "simulator"}
+                 "severity": severity, "title": message_zh, "title_en": message_en, "message": {"zh": message_zh, "en": message_en},
+                 "time": datetime.now(UTC).isoformat().replace("+00:00", "Z"), "cleared": cleared, "source": "simulator"}
         self._client.publish(DEVICE_ALARM_TOPIC.format(park=stream.park), orjson.dumps(event), qos=1)
         for sink in device_alarm_sinks:
             sink(event)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, status
@@ -16,7 +17,7 @@ from twin.api.uploads import save_upload
 from twin.db.models import BimModel, BimModelVersion, Park
 from twin.db.queries import bim as bim_queries
 from twin.db.queries import jobs as job_queries
-from twin.errors import InvalidInput
+from twin.errors import InvalidInput, NotFound
 from twin.pipelines.ifc_import import parse_anchor, submit_ifc
 
 router = APIRouter(prefix="/api/v1", tags=["bim"])
@@ -76,25 +77,32 @@ def publish_version(park: ParkPlanner, model_id: int, version: int, session: Ses
     return _model(session, park, model)
 
 
-@router.get("/parks/{park}/models/{model_id}/versions/{version}/file", response_class=FileResponse)
-def download_version(park: ParkReader, model_id: int, version: int, session: SessionDep) -> FileResponse:
+def _stored_file(settings: SettingsDep, version: BimModelVersion) -> Path:
+    """The version's IFC file under the data folder, or NotFound (removed, or a path from another installation)."""
+    path = Path(version.file_path).resolve()
+    if not path.is_relative_to((settings.data_dir / "models").resolve()) or not path.is_file():
+        raise NotFound(f"the IFC file of version {version.version} is no longer stored; upload it again")
+    return path
+
+
+@router.get("/parks/{park}/models/{model_id}/versions/{version}/file", response_class=FileResponse,
+            responses={200: {"content": {"application/x-step": {}}}})
+def download_version(park: ParkReader, model_id: int, version: int, session: SessionDep, settings: SettingsDep) -> FileResponse:
     """The IFC file of a version, as uploaded."""
     found = bim_queries.get_version(session, model=bim_queries.get(session, model_id=model_id, park=park), version=version)
-    return FileResponse(found.file_path, filename=found.file_name, media_type="application/x-step")
+    return FileResponse(_stored_file(settings, found), filename=found.file_name, media_type="application/x-step")
 
 
 @router.put("/parks/{park}/models/{model_id}/anchor", response_model=UploadAccepted, status_code=status.HTTP_202_ACCEPTED)
 def set_anchor(park: ParkPlanner, model_id: int, body: AnchorBody, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     """Place the model by hand (position, height, rotation) and convert it again as a new version."""
-    from pathlib import Path
-
     from bim.georef import Anchor
 
     model = bim_queries.get(session, model_id=model_id, park=park)
     latest = bim_queries.get_versions(session, model=model)
     if not latest:
         raise InvalidInput("the model has no uploaded file to place")
-    source = Path(latest[0].file_path)
+    source = _stored_file(settings, latest[0])
     scratch = settings.data_dir / "uploads" / f"anchor-{model.id}"
     scratch.mkdir(parents=True, exist_ok=True)
     copy = scratch / latest[0].file_name

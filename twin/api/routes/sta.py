@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.concurrency import run_in_threadpool
 
 from twin.access.roles import Principal, Role
 from twin.api.auth import Reader, require
@@ -123,7 +124,7 @@ async def create_observations(request: Request, principal: Integrator, session: 
     """Data Array extension (OGC 18-088 §14.4): `[{"Datastream": {"@iot.id": 1}, "components": ["phenomenonTime",
     "result"], "dataArray": [[...], ...]}]` → one selfLink (or "error") per row. Repeated readings are stored once."""
     body = await _body(request)
-    return service.create_observations(session, ctx=_context(request, principal, settings), body=body)
+    return await run_in_threadpool(service.create_observations, session, ctx=_context(request, principal, settings), body=body)  # DB work off the event loop: a blocked loop deadlocks concurrent ingest
 
 
 @router.get("/{path:path}", summary="Read entities", description=PATH_HELP + "\n" + QUERY_HELP)
@@ -142,7 +143,7 @@ async def create(path: str, request: Request, principal: Integrator, session: Se
     """POST an entity (with nested entities, created or linked by `{"@iot.id": n}`, all in one transaction);
     201 with a Location header. POST `.../Nav/$ref` with `{"@iot.id": n}` adds a link (204)."""
     body = await _body(request)
-    location, entity = service.create(session, ctx=_context(request, principal, settings), path=path, body=body)
+    location, entity = await run_in_threadpool(service.create, session, ctx=_context(request, principal, settings), path=path, body=body)  # off the event loop
     if not location:
         return Response(status_code=204)
     return STAResponse(entity, status_code=201, headers={"Location": location})

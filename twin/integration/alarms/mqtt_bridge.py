@@ -2,8 +2,10 @@
 
 - In: `parktwin/v1/parks/<park>/device-alarms` (the topic `twin simulate` publishes to; integrators
   publish the same JSON as `POST /api/v1/parks/<park>/alarms`), through a shared subscription so each
-  message reaches one service worker. Each message is stored in its own transaction; one that cannot
-  be stored (bad JSON, unknown park or asset) is logged and dropped.
+  message reaches one service worker. Each message is stored in its own transaction and acknowledged
+  after its commit; while the database is unreachable the bridge retries and does not acknowledge (the
+  broker redelivers it if we stop meanwhile). One that cannot be stored (bad JSON, unknown park or asset)
+  is logged, acknowledged and dropped.
 - Out: each committed broadcast is published (QoS 1) to `parktwin/v1/parks/<park>/broadcasts`.
 """
 
@@ -11,12 +13,14 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from typing import Any
 
 import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from twin.db.queries import parks as park_queries
@@ -69,7 +73,9 @@ class AlarmBridge:
         self.rejected = 0
         topic = DEVICE_ALARM_TOPIC.format(park="+")
         self.filter = f"$share/{share_group}/{topic}" if share_group else topic
-        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        self._stopping = threading.Event()
+        # Acknowledge only what is stored: paho would acknowledge every message once on_message returns.
+        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True)
         self._client.reconnect_delay_set(1, 5)  # short, as the observation consumer's (see MAX_RECONNECT_DELAY_S there)
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
@@ -83,6 +89,7 @@ class AlarmBridge:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         if self.publish_broadcast in broadcasts.broadcast_sinks:
             broadcasts.broadcast_sinks.remove(self.publish_broadcast)
         self._client.disconnect()
@@ -96,15 +103,25 @@ class AlarmBridge:
         log.info("alarm bridge subscribed to %s on %s:%s", self.filter, self.host, self.port)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        try:
-            store_message(self.session_factory, message.topic, message.payload, config=self.config)
-            self.stored += 1
-        except TwinError as exc:
-            self.rejected += 1
-            log.warning("device alarm on %s not stored: %s", message.topic, exc.message)
-        except Exception:  # noqa: BLE001 — the network thread must survive a database hiccup
-            self.rejected += 1
-            log.exception("device alarm on %s not stored", message.topic)
+        delay = 0.5
+        while True:
+            try:
+                store_message(self.session_factory, message.topic, message.payload, config=self.config)
+                self.stored += 1
+            except (OperationalError, InterfaceError) as exc:  # the database is away: hold the message, retry
+                log.warning("database unavailable, device alarm on %s held unacknowledged: %s", message.topic, exc.orig)
+                if self._stopping.wait(delay):
+                    return  # not acknowledged: the broker redelivers it to our persistent session
+                delay = min(delay * 2, 2.0)
+                continue
+            except TwinError as exc:
+                self.rejected += 1
+                log.warning("device alarm on %s not stored: %s", message.topic, exc.message)
+            except Exception:  # noqa: BLE001 — the network thread must survive a bad message
+                self.rejected += 1
+                log.exception("device alarm on %s not stored", message.topic)
+            break
+        client.ack(message.mid, message.qos)
 
     def publish_broadcast(self, message: dict[str, Any]) -> None:
         """Broadcast sink: publish a committed broadcast to its park's topic (dropped while disconnected)."""

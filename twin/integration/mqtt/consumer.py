@@ -7,10 +7,11 @@ the PUBACKs, in order.
 - Database down: the batch is retried with backoff and not acknowledged; the broker stops sending
   once `receive_maximum` messages are unacknowledged, and redelivers them after a reconnect. The
   unique (datastream, phenomenonTime) key stores a redelivered observation once.
-- Broker down: the network thread reconnects with backoff (1–30 s) to the same persistent session
+- Broker down: the network thread reconnects with backoff (1–5 s) to the same persistent session
   (clean_start False, session expiry `session_expiry_s`), so messages published meanwhile arrive after.
   Acknowledgements belonging to a previous connection are never sent on a new one.
-- Several workers: a shared subscription `$share/<group>/...` gives each message to one of them.
+- Several workers: a shared subscription `$share/<group>/...` gives each message to one of them. A lone
+  worker subscribes plainly (`share_group=None`): Mosquitto keeps only plain subscriptions across its restart.
 - Messages with the user property origin=parktwin (the service's own re-publications) are skipped.
 - A message that cannot be stored (bad JSON, unknown datastream...) is logged and acknowledged.
 """
@@ -34,6 +35,9 @@ from twin.integration.mqtt.topics import SUBSCRIBE_FILTERS, MessageError, observ
 from twin.integration.mqtt.wire import Connection, MqttError
 
 log = logging.getLogger("twin.mqtt.consumer")
+# Short: Mosquitto (2.0) does not restore shared subscriptions after its own restart, so with `$share/...` the
+# messages published between the broker's return and our reconnect are dropped; keep that window small.
+MAX_RECONNECT_DELAY_S = 5.0
 
 
 @dataclass(slots=True)
@@ -54,7 +58,8 @@ class ConsumerStats:
     stored: int = 0
     duplicates: int = 0
     rejected: int = 0
-    skipped_own: int = 0
+    skipped_own: int = 0  # the service's own QoS 0 re-publications, dropped by the reader unparsed
+    skipped_own_acked: int = 0  # QoS 1 messages carrying the service's origin: acknowledged, not stored
     batches: int = 0
     db_retries: int = 0
     connects: int = 0
@@ -66,7 +71,7 @@ class ObservationConsumer:
 
     def __init__(self, *, host: str, port: int, session_factory: sessionmaker[Session], client_id: str,
                  share_group: str | None = None, max_batch: int = 1_000, receive_maximum: int = 2_000,
-                 session_expiry_s: int = 3_600) -> None:
+                 session_expiry_s: int = 86_400) -> None:
         self.host, self.port = host, port
         self.session_factory = session_factory
         self.client_id = client_id
@@ -112,14 +117,20 @@ class ObservationConsumer:
                 link.subscribe(self.filters, qos=1)
                 self._connection += 1
                 connection = self._connection
+                skipped_before = self.stats.skipped_own
                 self._link, delay = link, 1.0
                 self.stats.connects += 1
                 self.subscribed.set()
                 log.info("MQTT consumer %s connected to %s:%s (session present: %s), subscribed to %s",
                          self.client_id, self.host, self.port, link.session_present, ", ".join(self.filters))
                 while True:  # one queue entry per socket read: the queue's locking is per read, not per message
-                    self._queue.put([_Message(connection, m.packet_id, m.qos, m.topic, m.payload, ORIGIN_PROPERTY in m.properties)
-                                     for m in link.receive()])
+                    # The service's own re-publications (QoS 0, origin property) are dropped unparsed; a QoS 1
+                    # message claiming that origin still comes through, to be acknowledged in order and skipped.
+                    received = link.receive(skip_qos0_with=ORIGIN_PROPERTY)
+                    self.stats.skipped_own = skipped_before + link.skipped
+                    if received:
+                        self._queue.put([_Message(connection, m.packet_id, m.qos, m.topic, m.payload,
+                                                  ORIGIN_PROPERTY in m.properties) for m in received])
             except (MqttError, OSError) as exc:
                 if not self._stopping.is_set():
                     log.warning("MQTT consumer %s: connection to %s:%s lost (%s); retrying in %.0f s",
@@ -129,7 +140,7 @@ class ObservationConsumer:
                 self._link = None
                 link.close(send_disconnect=False)
             self._stopping.wait(delay)
-            delay = min(delay * 2, 30.0)
+            delay = min(delay * 2, MAX_RECONNECT_DELAY_S)
 
     # --- writer thread ---
     def _write_loop(self) -> None:
@@ -161,7 +172,7 @@ class ObservationConsumer:
         for message in batch:
             self.stats.messages += 1
             if message.own:
-                self.stats.skipped_own += 1
+                self.stats.skipped_own_acked += 1
                 continue
             try:
                 rows.extend(observation_rows(message.topic, message.payload))
@@ -192,7 +203,7 @@ class ObservationConsumer:
                 log.warning("database unavailable, %d MQTT messages held unacknowledged: %s", len(batch), exc.orig)
                 if self._stopping.wait(delay):
                     return False
-                delay = min(delay * 2, 10.0)
+                delay = min(delay * 2, 2.0)  # a connection attempt is cheap; a longer wait only delays recovery
                 continue
             except DBAPIError as exc:  # the data broke a constraint: store row by row, drop the bad ones
                 log.warning("batch of %d observations refused (%s); storing one by one", len(rows), exc.orig)

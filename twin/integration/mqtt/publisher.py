@@ -15,7 +15,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from twin.integration.mqtt.topics import PUBLISH_TEMPLATE, observation_payload
-from twin.integration.mqtt.wire import Connection, MqttError, publish_packet, user_property
+from twin.integration.mqtt.wire import Connection, MqttError, user_property, utf8, varint
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +26,18 @@ log = logging.getLogger("twin.mqtt.publisher")
 
 ORIGIN = ("origin", "parktwin")
 ORIGIN_PROPERTY = user_property(*ORIGIN)  # the encoded MQTT 5 user property the consumer looks for
+
+
+_PROPERTIES_BLOCK = varint(len(ORIGIN_PROPERTY)) + ORIGIN_PROPERTY
+_topic_bytes: dict[int, bytes] = {}
+
+
+def _publish_packet(datastream_id: int, payload: bytes) -> bytes:
+    """publish_packet() for the hot path: the encoded topic per datastream and the properties are reused."""
+    topic = _topic_bytes.get(datastream_id)
+    if topic is None:
+        topic = _topic_bytes[datastream_id] = utf8(PUBLISH_TEMPLATE.format(datastream=datastream_id))
+    return b"\x30" + varint(len(topic) + len(_PROPERTIES_BLOCK) + len(payload)) + topic + _PROPERTIES_BLOCK + payload
 
 
 class ObservationPublisher:
@@ -76,8 +88,7 @@ class ObservationPublisher:
         connection = self._connection
         if connection is None:
             return
-        packets = [publish_packet(PUBLISH_TEMPLATE.format(datastream=o.datastream_id), observation_payload(o), ORIGIN_PROPERTY)
-                   for o in accepted]
+        packets = [_publish_packet(o.datastream_id, observation_payload(o)) for o in accepted]
         try:
             connection.publish_many(packets)
         except (MqttError, OSError) as exc:

@@ -8,7 +8,7 @@ Create (OGC 18-088 §14.1): `v1.1/Datastreams(<id>)/Observations` (the body is a
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -81,17 +81,23 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.utcoffset() == _ZERO else moment.astimezone(UTC)
+
+
+_ZERO = timedelta(0)
+
+
 def observation_payload(observation: AcceptedObservation) -> bytes:
-    """The STA JSON of a committed Observation, as published to subscribers."""
-    phenomenon = iso_utc(observation.phenomenon_time)
-    if observation.phenomenon_time_end is not None:
-        phenomenon += "/" + iso_utc(observation.phenomenon_time_end)
+    """The STA JSON of a committed Observation, as published to subscribers (times in UTC, 'Z')."""
     entity: dict[str, Any] = {
         "@iot.id": observation.id,
-        "phenomenonTime": phenomenon,
-        "resultTime": iso_utc(observation.result_time) if observation.result_time else None,
+        "phenomenonTime": _utc(observation.phenomenon_time),
+        "resultTime": _utc(observation.result_time) if observation.result_time else None,
         "result": observation.result,
     }
+    if observation.phenomenon_time_end is not None:
+        entity["phenomenonTime"] = f"{iso_utc(observation.phenomenon_time)}/{iso_utc(observation.phenomenon_time_end)}"
     if observation.parameters:
         entity["parameters"] = observation.parameters
-    return orjson.dumps(entity)
+    return orjson.dumps(entity, option=orjson.OPT_UTC_Z)
