@@ -12,7 +12,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 # Order: pure libraries first, then service pipelines.
-ALL = ["gis_load", "bench_tiles_lib", "bench_gis_tiles", "bench_ifc", "bench_ingest", "bench_ogc", "bench_sta", "bench_web", "bench_scoring", "bench_alarms"]
+ALL = ["gis_load", "bench_tiles_lib", "bench_gis_tiles", "bench_ifc", "bench_ingest", "bench_ogc", "bench_sta", "bench_web", "bench_scoring", "bench_alarms", "bench_load"]
 
 
 def main(names: list[str]) -> int:

@@ -20,6 +20,12 @@ SUPPORTED_FORMATS = "GeoJSON (.geojson/.json), GeoPackage (.gpkg), Shapefile (.s
 _USE_ARROW = importlib.util.find_spec("pyarrow") is not None
 _ZIPPED_VECTOR_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json")
 _SHP_FILE_CODE = 9994
+# Zip bombs: real vector data deflates 2-20x (the Moscow shapefile: 2x .shp, 18x .dbf); a member that
+# expands far more than that, and to more than a few MB, is refused before GDAL reads it. (A 0.7 MB
+# zipped GeoJSON of repeated points expanded to 2 million features, 26 s and 1.9 GB of memory.)
+ZIP_RATIO_LIMIT = 100
+ZIP_RATIO_MIN_BYTES = 16 << 20
+MAX_UNZIPPED_BYTES = 4 << 30
 _SHP_HEADER_BYTES = 100
 _PYOGRIO_ERRORS = (
     pyogrio.errors.DataSourceError,
@@ -60,10 +66,23 @@ def _check_shp_companions(shp_name: str, names: list[str]) -> list[str]:
     return []
 
 
+def _check_zip_sizes(path: Path, archive: zipfile.ZipFile) -> None:
+    """Refuse a zip whose members expand beyond MAX_UNZIPPED_BYTES, or by a ratio only a zip bomb has."""
+    members = [info for info in archive.infolist() if not info.is_dir()]
+    total = sum(info.file_size for info in members)
+    if total > MAX_UNZIPPED_BYTES:
+        raise GisError(f"{path.name} expands to {total:,} bytes, above the limit of {MAX_UNZIPPED_BYTES:,}; split the data into smaller files.")
+    for info in members:
+        if info.file_size > ZIP_RATIO_MIN_BYTES and info.file_size > ZIP_RATIO_LIMIT * max(info.compress_size, 1):
+            raise GisError(f"{path.name} looks like a zip bomb: {info.filename} expands from {info.compress_size:,} to "
+                           f"{info.file_size:,} bytes (more than {ZIP_RATIO_LIMIT}x); it was not read.")
+
+
 def _zip_member(path: Path, layer: str | None) -> tuple[str, list[str]]:
     """The /vsizip/ path of the one vector file inside a zip (`layer` picks a shapefile by stem if there are several)."""
     try:
         with zipfile.ZipFile(path) as archive:
+            _check_zip_sizes(path, archive)
             names = [n for n in archive.namelist() if not n.startswith("__MACOSX/") and not n.endswith("/")]
             shapefiles = [n for n in names if n.lower().endswith(".shp")]
             candidates = shapefiles or [n for n in names if n.lower().endswith(_ZIPPED_VECTOR_SUFFIXES)]

@@ -150,3 +150,54 @@ def tiles_gis(
         write_tileset(tileset, out)
     console.print(f"{len(meshes)} buildings → {out / 'tileset.json'} ({tileset['extras']['parktwin']['tileCount']} tiles, "
                   f"{time.perf_counter() - started:.1f} s); report: {loaded.report.loaded} loaded, {loaded.report.dropped} dropped")
+
+
+# ---------------------------------------------------------------- `twin park export` / `twin park import`: backup and restore
+
+@park_app.command("export")
+def park_export(
+    slug: Annotated[str, typer.Argument(help="park slug")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="the backup file to write (.tar.gz)")],
+) -> None:
+    """Back up a park (every table of it, its IFC files and score attachments) to one .tar.gz."""
+    from sqlalchemy import text
+
+    from twin.db.session import transaction
+    from twin.pipelines.park_backup import export_park
+
+    started = time.perf_counter()
+    with progress_bar() as bar:
+        task = bar.add_task("export", total=None)
+        try:
+            with transaction(session_factory()) as session:
+                session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))  # one consistent snapshot
+                report = export_park(session, slug=slug, out=out, data_dir=get_settings().data_dir,
+                                     progress=lambda message: bar.update(task, description=message))
+        except TwinError as exc:
+            fail(exc.message)
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    console.print(f"park {slug} → {out}: {sum(report.rows.values())} rows in {len(report.rows)} tables, {report.files} files, "
+                  f"{out.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - started:.1f} s")
+
+
+@park_app.command("import")
+def park_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="a backup made by `twin park export`")],
+    slug: Annotated[str | None, typer.Option(help="restore under this slug (default: the backup's own)")] = None,
+) -> None:
+    """Restore a park backup as a new park (all or nothing)."""
+    from twin.db.session import transaction
+    from twin.pipelines.park_backup import import_park
+
+    started = time.perf_counter()
+    with progress_bar() as bar:
+        task = bar.add_task("import", total=None)
+        try:
+            with transaction(session_factory()) as session:
+                report = import_park(session, archive_path=file, data_dir=get_settings().data_dir, slug=slug,
+                                     progress=lambda message: bar.update(task, description=message))
+        except TwinError as exc:
+            fail(exc.message)
+    console.print(f"park {report.park} restored from {file}: {sum(report.rows.values())} rows in {len(report.rows)} tables, "
+                  f"{report.files} files, {time.perf_counter() - started:.1f} s")

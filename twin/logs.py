@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-import sys
+import logging.config
 import time
+from typing import Any
 
 import orjson
 
@@ -25,12 +26,20 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+def dict_config(level: str = "INFO", json: bool = True) -> dict[str, Any]:
+    """The root logger to stderr, as JSON lines or plain text, as a `logging.config` dict.
+
+    `twin serve` hands it to uvicorn, which applies it in every worker process: worker processes start
+    from a fresh interpreter, so a set-up made only in the parent would leave them with Python's default
+    (warnings only, plain text).
+    """
+    formatter = {"()": "twin.logs.JsonFormatter"} if json else {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+    return {"version": 1, "disable_existing_loggers": False, "formatters": {"twin": formatter},
+            "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "twin"}},
+            "root": {"handlers": ["stderr"], "level": level.upper()},
+            "loggers": {"uvicorn.access": {"level": "WARNING"}}}
+
+
 def configure(level: str = "INFO", json: bool = True) -> None:
     """Send the root logger to stderr, as JSON lines or plain text."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if json else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    for noisy in ("uvicorn.access",):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.config.dictConfig(dict_config(level, json))

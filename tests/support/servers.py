@@ -60,6 +60,7 @@ class ServiceProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"service exited with {self.process.returncode}")
             time.sleep(0.2)
+        self.kill9()  # never leave a half-started service behind
         raise TimeoutError("service did not become healthy")
 
     def kill9(self) -> None:

@@ -15,6 +15,7 @@ class SseReader:
 
     def __init__(self, url: str) -> None:
         self.events: list[dict[str, Any]] = []
+        self.arrivals: list[float] = []  # time.monotonic() when each event arrived
         self.connected = threading.Event()
         self.status: int | None = None
         self.error: httpx.HTTPError | None = None
@@ -32,6 +33,7 @@ class SseReader:
                         self.connected.set()
                     elif line.startswith("data: "):
                         self.events.append(orjson.loads(line[6:]))
+                        self.arrivals.append(time.monotonic())
                     if self._stop.is_set():
                         return
         except httpx.HTTPError as exc:  # the server went away (stopped at the end of a test): the stream just ends

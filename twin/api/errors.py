@@ -1,4 +1,4 @@
-"""The one table that maps domain errors to HTTP status codes, and JSON error bodies."""
+"""The one table that maps domain errors to HTTP status codes, JSON error bodies, and their place in the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -59,15 +59,16 @@ ERROR_DESCRIPTIONS = {
 
 
 def error_codes(method: str, operation: dict[str, object]) -> list[int]:
-    """The 4xx an operation can answer, from what it takes: a token, path parameters, a body, a write."""
-    codes: set[int] = set()
+    """The 4xx an operation can answer, from what it takes: a token, path parameters, a body, a write.
+    Every operation may answer 400: the request guard refuses a query string that is not UTF-8."""
+    codes: set[int] = {400}
     parameters = operation.get("parameters") or []
     if operation.get("security"):
         codes |= {401, 403}
     if parameters or operation.get("requestBody"):
-        codes |= {400, 404, 422}
+        codes |= {404, 422}
     if operation.get("requestBody") or method in ("post", "put", "patch"):  # some writes read a raw body
-        codes |= {400, 413}
+        codes.add(413)
     if method in ("post", "put", "patch", "delete"):
         codes.add(409)
     return sorted(codes)
@@ -127,11 +128,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
-        # Data errors the input caused (bad geometry, out-of-range values) are the caller's to fix.
+        # Data errors the input caused are the caller's to fix: a bad value or geometry (SQLSTATE 22), or one the
+        # driver refuses before sending it (a NUL character in a text value: psycopg's DataError, without a SQLSTATE).
         sqlstate = getattr(exc.orig, "sqlstate", "") or ""
         first_line = str(exc.orig).splitlines()[0] if str(exc.orig) else "rejected"
-        # Data exceptions: a bad value or geometry (SQLSTATE 22), or one the driver refuses before sending it
-        # (a NUL character in a text value: psycopg's DataError, without a SQLSTATE).
         if sqlstate.startswith("22") or isinstance(exc, DataError):
             return _body(400, f"the database rejected the input: {first_line}", request)
         if sqlstate.startswith("23"):  # integrity constraint: duplicate or dangling reference

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -233,8 +233,10 @@ def create_snapshot(session: Session, *, score: ParkScore, created_by: str | Non
 def ensure_daily_snapshot(session: Session, *, score: ParkScore) -> bool:
     """Keep an automatic snapshot unless the park already has one for this day; True when one was written."""
     values = _snapshot_values(score) | {"trigger": "auto", "created_by": None, "taken_at": score.context.now}
+    # The predicate is literal SQL: as a bound parameter, PostgreSQL's generic plan (from the 11th execution of the
+    # prepared statement on a connection) cannot match it to the partial index, and the INSERT fails.
     stmt = insert(ScoreSnapshot).values(values).on_conflict_do_nothing(
-        index_elements=["park_id", "day"], index_where=ScoreSnapshot.trigger == "auto")
+        index_elements=["park_id", "day"], index_where=text("trigger = 'auto'"))
     return bool(session.execute(stmt).rowcount)
 
 

@@ -32,6 +32,7 @@ def _job(client: httpx.Client, job_id: int) -> dict:
     return client.get(f"/api/v1/jobs/{job_id}").json()
 
 
+@pytest.mark.slow
 def test_kill_during_conversion_leaves_no_partial_model_and_the_job_reruns(database_url: str, engine, tokens, crash_park: str, fixtures_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     service = ServiceProcess(database_url, tmp_path / "var", TWIN_JOBS_STALE_SECONDS="3").start()
     try:

@@ -127,7 +127,8 @@ async def create_observations(request: Request, principal: Integrator, session: 
     return await run_in_threadpool(service.create_observations, session, ctx=_context(request, principal, settings), body=body)  # DB work off the event loop: a blocked loop deadlocks concurrent ingest
 
 
-@router.get("/{path:path}", summary="Read entities", description=PATH_HELP + "\n" + QUERY_HELP)
+@router.get("/{path:path}", summary="Read entities", description=PATH_HELP + "\n" + QUERY_HELP,
+            responses={200: {"content": {"application/json": {}, "text/plain": {}}, "description": "JSON, or text/plain for `$value`"}})
 def read(path: str, request: Request, principal: Reader, session: SessionDep, settings: SettingsDep) -> Any:
     """Entity sets, entities, navigation, properties, `$value` and `$ref`."""
     if path.strip("/") == "":
@@ -138,7 +139,8 @@ def read(path: str, request: Request, principal: Reader, session: SessionDep, se
     return outcome.body
 
 
-@router.post("/{path:path}", status_code=201, summary="Create entities (deep insert) or links ($ref)", description=PATH_HELP)
+@router.post("/{path:path}", status_code=201, summary="Create entities (deep insert) or links ($ref)", description=PATH_HELP,
+             responses={204: {"description": "a link ($ref) was added"}})
 async def create(path: str, request: Request, principal: Integrator, session: SessionDep, settings: SettingsDep) -> Any:
     """POST an entity (with nested entities, created or linked by `{"@iot.id": n}`, all in one transaction);
     201 with a Location header. POST `.../Nav/$ref` with `{"@iot.id": n}` adds a link (204)."""
@@ -156,7 +158,8 @@ async def patch(path: str, request: Request, principal: Integrator, session: Ses
     return service.update(session, ctx=_context(request, principal, settings), path=path, body=body, replace=False)
 
 
-@router.put("/{path:path}", summary="Replace an entity, or a single-entity link ($ref)", description=PATH_HELP)
+@router.put("/{path:path}", summary="Replace an entity, or a single-entity link ($ref)", description=PATH_HELP,
+            responses={204: {"description": "a single-entity link ($ref) was replaced"}})
 async def put(path: str, request: Request, principal: Integrator, session: SessionDep, settings: SettingsDep) -> Any:
     """PUT replaces every property (mandatory ones must be given; missing optional ones are cleared)."""
     body = await _body(request)
@@ -164,7 +167,8 @@ async def put(path: str, request: Request, principal: Integrator, session: Sessi
     return Response(status_code=204) if entity is None else entity
 
 
-@router.delete("/{path:path}", summary="Delete an entity, or a link ($ref)", description=PATH_HELP)
+@router.delete("/{path:path}", summary="Delete an entity, or a link ($ref)", description=PATH_HELP,
+               response_class=Response, responses={200: {"description": "deleted (OGC 18-088: 200 with no body)"}})
 def remove(path: str, request: Request, principal: Integrator, session: SessionDep, settings: SettingsDep) -> Response:
     """DELETE an entity (what depends on it goes too: a Thing's Datastreams and their Observations)."""
     service.delete(session, ctx=_context(request, principal, settings), path=path)

@@ -60,7 +60,7 @@ def published_tileset(slug: SlugPath, park: ParkReader, session: SessionDep, req
     return _json_or_304(request, tileset_queries.get(session, park=park, slug=slug), "no-cache")
 
 
-@router.get("/{slug}/v{version}/tileset.json", response_class=Response, responses={200: {"content": {"application/json": {}}}})
+@router.get("/{slug}/v{version}/tileset.json", response_class=Response, responses={200: {"content": {"application/json": {}}}, 304: {"description": "unchanged"}})
 def versioned_tileset(slug: SlugPath, version: int, park: ParkReader, session: SessionDep, request: Request) -> Response:
     """One stored version's tileset.json; immutable."""
     return _json_or_304(request, tileset_queries.get(session, park=park, slug=slug, version=version), IMMUTABLE)
@@ -76,13 +76,13 @@ def _content(slug: str, name: str, park: Any, session: Any, request: Request) ->
     return Response(content=data, media_type="model/gltf-binary", headers={"ETag": etag, "Cache-Control": IMMUTABLE})
 
 
-@router.get("/{slug}/content/{name}", response_class=Response, responses={200: {"content": {"model/gltf-binary": {}}}})
+@router.get("/{slug}/content/{name}", response_class=Response, responses={200: {"content": {"model/gltf-binary": {}}}, 304: {"description": "unchanged"}})
 def content(slug: SlugPath, name: str, park: ParkReader, session: SessionDep, request: Request) -> Response:
     """Tile content (GLB) by its content hash; cached forever."""
     return _content(slug, name, park, session, request)
 
 
-@router.get("/{slug}/v{version}/content/{name}", response_class=Response, responses={200: {"content": {"model/gltf-binary": {}}}})
+@router.get("/{slug}/v{version}/content/{name}", response_class=Response, responses={200: {"content": {"model/gltf-binary": {}}}, 304: {"description": "unchanged"}})
 def versioned_content(slug: SlugPath, version: int, name: str, park: ParkReader, session: SessionDep, request: Request) -> Response:
     """Tile content resolved relative to a versioned tileset.json."""
     return _content(slug, name, park, session, request)

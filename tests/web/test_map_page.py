@@ -1,0 +1,218 @@
+"""The map page in headless Chromium against a live server: offline loading, picking buildings and
+devices, live readings over MQTT, alarms, IFC upload, the English switch, layers and the score."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.conftest import FIXTURES
+from tests.web.conftest import PARK, MapPage, wait_until
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def click_at(mp: MapPage, position: dict[str, float] | None) -> None:
+    assert position, "the target is not on screen"
+    mp.render()
+    mp.page.mouse.move(position["x"], position["y"])
+    mp.page.mouse.click(position["x"], position["y"])
+
+
+def camera_distance_m(mp: MapPage, lon: float, lat: float, height: float = 0.0) -> float:
+    return mp.js("""([lon, lat, h]) => Cesium.Cartesian3.distance(parktwin.viewer.camera.positionWC,
+        Cesium.Cartesian3.fromDegrees(lon, lat, h))""", [lon, lat, height])
+
+
+def test_the_park_loads_with_every_layer_and_nothing_leaves_loopback(map_page: MapPage, api) -> None:  # type: ignore[no-untyped-def]
+    info = map_page.js("parktwin.ready")
+    tilesets = api.call("GET", f"/api/v1/parks/{PARK}/tilesets", user="viewer")
+    assert {t["slug"] for t in tilesets} <= {r["slug"] for r in info["tilesets"] if r["ok"]}, info["tilesets"]
+    assert "buildings" in {t["slug"] for t in tilesets}
+    park = api.call("GET", f"/api/v1/parks/{PARK}", user="viewer")
+    assert info["assets"] == sum(park["assets_by_kind"].values())
+    kinds = park["features_by_kind"]
+    assert info["ground"]["roads"] == kinds["road"]
+    assert info["ground"]["parking"] == kinds["parking_lot"] + kinds["parking_space"]
+    assert info["ground"]["green"] == kinds["green"]
+    # the building tiles really arrived (content, not just tileset.json) and the globe is drawn
+    assert any("/tilesets/buildings/content/" in url for url in map_page.requests)
+    assert map_page.js("parktwin.viewer.scene.globe.tilesLoaded")
+    assert map_page.js("parktwin.tiles.tilesets.get('buildings').tilesLoaded")
+    hosts = {urlsplit(url).hostname for url in map_page.requests if urlsplit(url).scheme in ("http", "https", "ws", "wss")}
+    assert hosts and hosts <= LOOPBACK, f"requests left the machine: {hosts - LOOPBACK}"
+    assert not map_page.errors, map_page.errors
+    # Chinese is drawn with a real CJK font (not boxes)
+    assert map_page.js("document.fonts.check('16px \"WenQuanYi Micro Hei\"', '园区')")
+    assert map_page.page.text_content("#panel-overview .panel-title") == "园区概况"
+    map_page.render()
+    map_page.screenshot("01-park-zh")
+
+
+def test_clicking_a_building_shows_its_tile_and_database_properties(fresh: MapPage, api) -> None:  # type: ignore[no-untyped-def]
+    code = "B01"
+    record = api.call("GET", f"/api/v1/parks/{PARK}/features/{code}", user="viewer")
+    fresh.js("parktwin.assets.setVisible(false); parktwin.alarmMarkers.setVisible(false)")
+    fresh.js(f"parktwin.flyToPlace('{code}', {{duration: 0}})")
+    click_at(fresh, fresh.js(f"parktwin.screenPositionOfPlace('{code}')"))
+    fresh.page.wait_for_selector("#drawer[data-kind='feature'] .feature-record dl", timeout=20_000)
+    assert fresh.page.text_content("#drawer-title") == record["properties"]["name"]
+    tile_props = fresh.page.text_content("#tile-properties")
+    assert "key" in tile_props and code in tile_props  # EXT_structural_metadata via getPropertyIds/getProperty
+    details = fresh.page.text_content("#drawer .feature-record")
+    assert f"{record['properties']['top_height']:.1f} m" in details
+    assert str(record["properties"]["storeys"]) in details
+    assert fresh.js("parktwin.tiles.selected && parktwin.tiles.selected.getProperty('key')") == code
+    fresh.screenshot("02-building")
+
+
+def _datastream(web_database_url: str, asset: str, key: str) -> int:
+    engine = create_engine(web_database_url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text(
+                "SELECT d.id FROM datastreams d JOIN assets a ON a.id = d.thing_id "
+                "WHERE a.code = :asset AND d.properties->>'key' = :key"), {"asset": asset, "key": key}).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def _publish(port: int, datastream: int, value: float) -> None:
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"web-test-{time.monotonic_ns()}")
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    payload = {"phenomenonTime": datetime.now(UTC).isoformat().replace("+00:00", "Z"), "result": value}
+    client.publish(f"v1.1/Datastreams({datastream})/Observations", json.dumps(payload), qos=1).wait_for_publish(10)
+    client.loop_stop()
+    client.disconnect()
+
+
+def test_a_sensor_shows_live_values_published_over_mqtt(fresh: MapPage, web_database_url: str, mosquitto: int) -> None:
+    asset = "AQS-001"
+    datastream = _datastream(web_database_url, asset, "pm25")
+    wait_until(lambda: fresh.js("document.getElementById('live-status').dataset.state") == "on", 30, "the live stream")
+    fresh.js("parktwin.assets.clustering = false; parktwin.assets.recluster(true)")
+    fresh.js("([lon, lat]) => parktwin.flyToBbox([lon - 0.0006, lat - 0.0005, lon + 0.0006, lat + 0.0005], {duration: 0, sides: 0})",
+             fresh.js(f"(() => {{ const i = parktwin.assets.items.get('{asset}'); return [i.lon, i.lat]; }})()"))
+    try:
+        click_at(fresh, fresh.js(f"parktwin.screenPositionOf('{asset}')"))
+        fresh.page.wait_for_selector("#drawer[data-kind='asset']", timeout=20_000)
+        row = f"#asset-readings tr[data-datastream='{datastream}'] td.value"
+        fresh.page.wait_for_selector(row, timeout=20_000)
+        for value, shown in ((41.5, "41.5"), (63.25, "63.25")):
+            _publish(mosquitto, datastream, value)
+            fresh.page.wait_for_function(
+                "([sel, text]) => document.querySelector(sel)?.textContent.startsWith(text)", arg=[row, shown], timeout=15_000)
+        fresh.screenshot("03-sensor-live")
+    finally:
+        fresh.js("parktwin.assets.clustering = true; parktwin.assets.recluster(true)")
+
+
+def test_a_raised_alarm_appears_within_two_seconds_and_the_camera_flies_there(fresh: MapPage, api) -> None:  # type: ignore[no-untyped-def]
+    asset = "ALM-005"
+    item = fresh.js(f"(() => {{ const i = parktwin.assets.items.get('{asset}'); return {{lon: i.lon, lat: i.lat, height: i.height}}; }})()")
+    far = camera_distance_m(fresh, item["lon"], item["lat"], item["height"])
+    wait_until(lambda: fresh.js("document.getElementById('live-status').dataset.state") == "on", 30, "the live stream")
+    alarm = api.call("POST", f"/api/v1/parks/{PARK}/alarms",
+                     {"asset": asset, "kind": "alarm_button", "severity": "critical", "title": "一键报警测试", "title_en": "Emergency button test"},
+                     user="integrator")
+    posted = time.monotonic()
+    fresh.page.wait_for_selector(f"#alarm-list li[data-alarm='{alarm['id']}']", timeout=2_000)
+    assert time.monotonic() - posted <= 2.0
+    assert "一键报警测试" in fresh.page.text_content(f"#alarm-list li[data-alarm='{alarm['id']}']")
+    near = wait_until(lambda: (d := camera_distance_m(fresh, item["lon"], item["lat"], item["height"])) < 300 and d, 10,
+                      "the camera to fly to the alarm")
+    assert near < far / 2
+    fresh.render()
+    fresh.screenshot("04-alarm")
+    # acknowledging from the alarm centre (admin holds the integrator role)
+    fresh.page.click(f"#alarm-list li[data-alarm='{alarm['id']}'] button.mini")
+    fresh.page.wait_for_selector(f"#alarm-list li[data-alarm='{alarm['id']}'].acked", timeout=10_000)
+    assert api.call("GET", f"/api/v1/parks/{PARK}/alarms/{alarm['id']}", user="viewer")["state"] == "acknowledged"
+    api.call("POST", f"/api/v1/parks/{PARK}/alarms/{alarm['id']}/clear", {}, user="integrator")
+    fresh.page.wait_for_selector(f"#alarm-list li[data-alarm='{alarm['id']}']", state="detached", timeout=10_000)
+
+
+def test_uploading_an_ifc_from_the_page_puts_the_model_on_the_map(fresh: MapPage, api) -> None:  # type: ignore[no-untyped-def]
+    ifc = FIXTURES / "ifc" / "bSI-SimpleScene_Building-Architecture_IFC4.ifc"
+    if not ifc.exists():
+        pytest.skip(f"fixture missing: {ifc}")
+    lon, lat = 104.0668, 30.5372  # an open corner of the park: the file's own georeference is in the Pacific
+    before = {m["id"] for m in api.call("GET", f"/api/v1/parks/{PARK}/models", user="viewer")}
+    fresh.page.click("#tool-planner")
+    fresh.page.set_input_files("#ifc-file", str(ifc))
+    fresh.page.fill("#ifc-name", "上传测试模型")
+    fresh.page.fill("#ifc-anchor", f"{lon},{lat},0,0")
+    fresh.page.click("#ifc-upload")
+    fresh.page.wait_for_selector("#upload-progress:not([hidden])", timeout=10_000)
+    fresh.page.wait_for_selector("#upload-progress[data-state]", timeout=180_000)
+    assert fresh.page.get_attribute("#upload-progress", "data-state") == "done", fresh.page.text_content("#upload-progress")
+    models = api.call("GET", f"/api/v1/parks/{PARK}/models", user="viewer")
+    new = [m for m in models if m["id"] not in before]
+    assert len(new) == 1 and new[0]["published_version"] == 1
+    slug = f"bim-{new[0]['id']}"
+    assert fresh.js(f"parktwin.tiles.tilesets.has('{slug}') && parktwin.tiles.tilesets.get('{slug}').show")
+    centre = fresh.js(f"""(() => {{ const c = Cesium.Cartographic.fromCartesian(parktwin.tiles.tilesets.get('{slug}').boundingSphere.center);
+        return [Cesium.Math.toDegrees(c.longitude), Cesium.Math.toDegrees(c.latitude)]; }})()""")
+    assert math.dist(centre, (lon, lat)) < 0.0005  # landed where it was anchored (~50 m)
+    assert camera_distance_m(fresh, *centre) < 500  # and the page flew there
+    fresh.page.wait_for_selector(f"#model-list li[data-model='{new[0]['id']}']")
+    fresh.render()
+    fresh.screenshot("05-ifc-upload")
+
+
+def test_the_english_switch_changes_the_labels(fresh: MapPage) -> None:
+    assert fresh.page.text_content("#panel-overview .panel-title") == "园区概况"
+    fresh.page.click("#lang-switch")
+    try:
+        assert fresh.page.text_content("#panel-overview .panel-title") == "Park overview"
+        assert fresh.page.text_content("#panel-alarms .panel-title") == "Alarm centre"
+        assert "Layers" in fresh.page.text_content("#tool-layers")
+        assert fresh.js("document.documentElement.lang") == "en"
+        assert "Tianfu" in fresh.page.text_content("#park-title")
+        fresh.screenshot("06-park-en")
+    finally:
+        fresh.page.click("#lang-switch")
+    assert fresh.page.text_content("#panel-overview .panel-title") == "园区概况"
+
+
+def test_the_layers_panel_counts_and_toggles_each_category(fresh: MapPage, api) -> None:  # type: ignore[no-untyped-def]
+    park = api.call("GET", f"/api/v1/parks/{PARK}", user="viewer")
+    fresh.page.click("#tool-layers")
+    cameras = fresh.page.locator("[data-layer='asset:camera']")
+    assert cameras.locator(".layer-count").text_content() == str(park["assets_by_kind"]["camera"])
+    assert fresh.page.locator("[data-layer='ground:roads'] .layer-count").text_content() == str(park["features_by_kind"]["road"])
+    assert fresh.page.locator("[data-layer='tiles:buildings'] .layer-count").text_content() == str(park["features_by_kind"]["building"])
+    cameras.locator("input").uncheck()
+    try:
+        assert fresh.js("[...parktwin.assets.items.values()].filter(i => i.kind === 'camera').every(i => !i.marker.show)")
+        assert fresh.js("[...parktwin.assets.items.values()].some(i => i.kind !== 'camera' && i.marker.show) || parktwin.assets.bubbles.length > 0")
+        fresh.page.locator("[data-layer='tiles:buildings'] input").uncheck()
+        assert fresh.js("parktwin.tiles.tilesets.get('buildings').show") is False
+        fresh.screenshot("07-layers")
+    finally:
+        cameras.locator("input").check()
+        fresh.page.locator("[data-layer='tiles:buildings'] input").check()
+    assert fresh.js("parktwin.tiles.tilesets.get('buildings').show") is True
+
+
+def test_choosing_a_score_indicator_highlights_it_on_the_map(fresh: MapPage, api) -> None:  # type: ignore[no-untyped-def]
+    score = api.call("GET", f"/api/v1/parks/{PARK}/score", user="viewer")
+    fresh.page.click("#panel-score .panel-actions .icon-btn")  # recompute: earlier scenarios changed the park
+    fresh.page.wait_for_function("(total) => Number(document.getElementById('score-total')?.textContent.replace(/,/g, '')) === total",
+                                 arg=round(float(score["total"]), 1), timeout=30_000)
+    assert fresh.page.locator("#panel-score .dim").count() == len(score["dimensions"])
+    indicator = fresh.page.locator("#score-indicators li:has(.ind-map)").first
+    indicator.click()
+    fresh.page.wait_for_selector("#drawer[data-kind='indicator']", timeout=15_000)
+    assert fresh.js("parktwin.highlighter.rings.length + parktwin.highlighter.collection.length > 1 || parktwin.highlighter.previousMode !== null")
+    fresh.render()
+    fresh.screenshot("08-score-indicator")

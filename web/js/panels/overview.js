@@ -1,0 +1,61 @@
+// 园区概况 — devices online/offline, open alarms, energy today, free parking, people today.
+import { on } from "../bus.js";
+import { onLang, t } from "../i18n.js";
+import { store, readingsNamed } from "../store.js";
+import { h, fill, num, debounce } from "../util/dom.js";
+import { frame, kpi } from "./panel.js";
+import { energyToday } from "./energy.js";
+import { parkingCounts } from "./parking-env.js";
+
+/** Mount the overview panel; `assets` is the AssetLayer (state counts). */
+export function mountOverview(section, { assets }) {
+  let body;
+  const render = () => {
+    body = frame(section, "overview.title");
+    draw();
+  };
+  const draw = () => {
+    const states = assets.stateCounts();
+    const total = assets.items.size;
+    const online = total - states.offline;
+    const rate = total ? (online / total) * 100 : 0;
+    const openAlarms = store.available.alarms === false ? null : store.alarms.size;
+    const energy = energyToday();
+    const parking = parkingCounts();
+    const people = peopleToday();
+    const park = store.park || {};
+    const buildings = park.features_by_kind?.building ?? 0;
+    fill(body,
+      h("div", { class: "park-facts" },
+        fact("overview.area", park.properties?.area_m2 ? num(park.properties.area_m2 / 10000, 1) : "—", t("unit.ha")),
+        fact("overview.buildings", num(buildings), t("unit.buildings")),
+        fact("overview.devices", num(total), t("unit.devices"))),
+      h("div", { class: "online-bar", title: `${num(rate, 1)}%` },
+        h("div", { class: "online-fill", style: { width: `${rate}%` } })),
+      h("div", { class: "online-legend" },
+        h("span", { class: "dot normal" }), `${t("state.online")} ${num(online)}`,
+        h("span", { class: "dot offline" }), `${t("state.offline")} ${num(states.offline)}`,
+        h("span", { class: "dot alarm" }), `${t("state.alarm")} ${num(states.alarm)}`,
+        h("b", { class: "online-rate" }, `${num(rate, 1)}%`)),
+      h("div", { class: "kpi-grid", id: "overview-kpis" },
+        kpi("overview.openAlarms", openAlarms === null ? "—" : num(openAlarms), "", openAlarms ? "tone-alarm" : ""),
+        kpi("overview.energyToday", energy.kwh === null ? "—" : num(energy.kwh, 0), "kWh"),
+        kpi("overview.freeParking", parking.total ? num(parking.free) : "—", parking.total ? `/${num(parking.total)}` : ""),
+        kpi("overview.peopleToday", people === null ? "—" : num(people), "")));
+  };
+  render();
+  onLang(render);
+  const later = debounce(draw, 300);
+  for (const event of ["store:readings", "store:alarms", "store:state", "assets:changed", "energy:loaded"]) on(event, later);
+}
+
+function fact(labelKey, value, unit) {
+  return h("div", { class: "fact" }, h("b", {}, value, h("small", {}, unit)), h("span", {}, t(labelKey)));
+}
+
+/** People counted today at the access gates (sum of their "people today" readings), or null. */
+function peopleToday() {
+  const readings = readingsNamed("people_today", "people_count_today", "entries_today", "people_count", "passages_today");
+  if (!readings.length) return null;
+  return readings.reduce((sum, r) => sum + (Number(r.value) || 0), 0);
+}
