@@ -80,6 +80,9 @@ def points_for_value(rule: ThresholdRule, value: Number | None, *, policy: Parti
     """Points a threshold rule gives a value (0 below every band or when there is no value)."""
     if value is None:
         return Fraction(0)
+    if rule.unit == "count":
+        # Counts are whole: the rubric's count bands ("1~2家", "3家以上") leave no room between 2 and 3.
+        value = math.floor(Fraction(value))
     band = band_of(rule, value)
     if band is None:
         return Fraction(0)

@@ -263,6 +263,7 @@ async function start(slug) {
   on("store:alarms", () => {
     alarmMarkers.draw(activeAlarms());
     emit("alarms:markers");
+    if (toolbarState.mode === "alarm") colour("alarm");
   });
   on("store:reading", (reading) => {
     // A fresh reading from a device shown offline: it is back (the server's snapshot says the same later).
@@ -337,10 +338,15 @@ function hideReplacedBuildings(tiles) {
   if (tiles.tilesets.has("buildings")) tiles.hideKeys("buildings", keys);
 }
 
-/** The worst device state per building code (for colouring buildings by alarm state). */
+/** The worst state per building code from its devices and its open alarms (colour by alarm state). */
 function buildingStates(assets) {
   const rank = { alarm: 3, warning: 2, offline: 1, normal: 0 };
   const states = {};
+  for (const alarm of store.alarms.values()) {
+    if (!alarm.building || alarm.state === "cleared") continue;
+    const state = alarm.severity === "critical" || alarm.severity === "major" ? "alarm" : "warning";
+    if ((rank[state] || 0) > (rank[states[alarm.building]] || 0)) states[alarm.building] = state;
+  }
   for (const item of assets.items.values()) {
     if (item.state === "normal") continue;
     let place = store.places.get(item.feature);

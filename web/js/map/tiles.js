@@ -150,12 +150,6 @@ export class TileLayers {
     if (!this.isBim(slug)) style.color = colourExpression(this.mode, this.modeData);
     tileset.style = new Cesium.Cesium3DTileStyle(style);
     // A new style repaints every feature: hover/selection colours go back on in tileVisible.
-    for (const feature of [this.selected, this.hovered]) {
-      if (feature?.tileset === tileset) {
-        feature.parktwinOriginal = undefined;
-        feature.parktwinRemark = true;
-      }
-    }
     this.viewer.scene.requestRender();
   }
 
@@ -192,11 +186,11 @@ export class TileLayers {
     return null;
   }
 
-  /** Runs after the style engine for each visible tile: put hover/selection colours back on. */
+  /** Runs for each visible tile every frame: if a style (re)applied colours, put hover/selection back on. */
   remark(tile) {
     for (const [feature, colour] of [[this.selected, SELECTED], [this.hovered, HOVER]]) {
-      if (feature?.parktwinRemark && feature.content === tile.content) {
-        feature.parktwinRemark = false;
+      if (feature && feature.content === tile.content && !Cesium.Color.equalsEpsilon(feature.color, colour, 2 / 255)) {
+        feature.parktwinOriginal = undefined; // the colour it has now is the style's
         mark(feature, colour);
       }
     }

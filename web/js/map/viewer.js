@@ -9,7 +9,7 @@ export async function createViewer(container) {
   );
   // The world imagery is blurry at park scale: a faint texture over the navy globe colour, a backdrop
   // for the park's own layers (alpha only: other adjustments are more per-pixel work for software WebGL).
-  const baseLayer = new Cesium.ImageryLayer(baseProvider, { alpha: 0.28 });
+  const baseLayer = new Cesium.ImageryLayer(baseProvider, { alpha: 0.14 });
   const viewer = new Cesium.Viewer(container, {
     baseLayer,
     baseLayerPicker: false,

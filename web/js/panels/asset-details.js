@@ -145,7 +145,9 @@ export async function showAsset(code, { assets, flyTo }) {
   };
 
   const drawCameras = () => {
-    const cameras = [...assets.items.values()].filter((c) => c.kind === "camera" && c.code !== code && sees(c, item.lon, item.lat));
+    // Cameras whose view sector covers the device, and those the alarms service linked to its alarms.
+    const linked = new Set([...store.alarms.values()].filter((a) => a.asset === code).flatMap((a) => a.linked_cameras || []));
+    const cameras = [...assets.items.values()].filter((c) => c.kind === "camera" && c.code !== code && (linked.has(c.code) || sees(c, item.lon, item.lat)));
     cameras.sort((a, b) => Math.hypot(a.lon - item.lon, a.lat - item.lat) - Math.hypot(b.lon - item.lon, b.lat - item.lat));
     fill(camerasBox, cameras.length
       ? cameras.slice(0, 8).map((c) => h("button", { type: "button", class: "camera-link", dataset: { camera: c.code }, onclick: () => emit("focus:asset", c.code) },

@@ -56,17 +56,15 @@ export function energyByBuilding() {
   return out;
 }
 
-/** Energy intensity today (kWh per m² of floor area) scaled 0..1 across buildings, by building code. */
+/** Energy intensity today (kWh per m² of floor area) as a rank 0..1 across buildings (0 the lowest,
+ * 1 the highest), by building code: ranks spread the colours where raw values bunch up. */
 export function energyIntensity() {
-  const intensity = {};
-  for (const [code, kwh] of Object.entries(energyByBuilding())) {
+  const perArea = Object.entries(energyByBuilding()).map(([code, kwh]) => {
     const place = store.places.get(code);
     const area = (Number(place?.properties?.footprint_m2) || 1000) * (Number(place?.storeys) || 1);
-    intensity[code] = kwh / area;
-  }
-  const max = Math.max(0, ...Object.values(intensity));
-  for (const code of Object.keys(intensity)) intensity[code] = max ? intensity[code] / max : 0;
-  return intensity;
+    return [code, kwh / area];
+  }).sort((a, b) => a[1] - b[1]);
+  return Object.fromEntries(perArea.map(([code], i) => [code, perArea.length > 1 ? i / (perArea.length - 1) : 0]));
 }
 
 /** The park's electricity per hour today: [[hour start ISO, kWh]]. */

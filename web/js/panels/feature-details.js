@@ -28,6 +28,7 @@ export async function showFeature(code, { tileFeature = null, tiles, assets, fly
   const title = nameOf(Object.fromEntries(props)) || nameOf(store.places.get(code)) || code;
 
   const bimTools = isBim ? storeyTools(tileFeature, tiles) : null;
+  const psetsBox = isBim ? h("div", { class: "psets", id: "bim-psets" }, h("div", { class: "muted" }, t("common.loading"))) : null;
   openDrawer({
     kind: "feature",
     title,
@@ -37,11 +38,25 @@ export async function showFeature(code, { tileFeature = null, tiles, assets, fly
       bimTools,
       isBim ? null : section("feature.record", recordBox),
       props.length ? section(isBim ? "feature.ifcProperties" : "feature.tileProperties", tileBox) : null,
+      isBim ? section("feature.psets", psetsBox) : null,
       isBim ? null : section("feature.devices", assetsBox),
     ],
     onClose: () => tiles.select(null),
   });
-  if (isBim) return;
+  if (isBim) {
+    // The element's full IFC record (every property set and quantity) from PostGIS.
+    const model = (tileFeature.tileset.parktwinSlug || "").replace(/^bim-/, "");
+    try {
+      const element = await api(`/api/v1/models/${encodeURIComponent(model)}/elements/${encodeURIComponent(code)}`);
+      fill(psetsBox, Object.entries(element.psets || {}).map(([name, values]) => h("details", { class: "pset" },
+        h("summary", {}, name, h("small", {}, ` ${Object.keys(values || {}).length}`)),
+        facts(Object.entries(values || {}).map(([k, v]) => [k, showValue(v)])))));
+      if (!Object.keys(element.psets || {}).length) fill(psetsBox, h("div", { class: "muted" }, t("common.noData")));
+    } catch (error) {
+      fill(psetsBox, h("div", { class: "muted" }, error.message));
+    }
+    return;
+  }
 
   try {
     const record = await api(parkUrl(`/features/${encodeURIComponent(code)}`));

@@ -10,6 +10,24 @@ import { frame, unavailable } from "./panel.js";
 const text = (value) => (value && typeof value === "object" ? pick(value) : value ?? "");
 const label = (record) => (isEnglish() && (record.name_en || record.title_en)) || record.name || record.title || record.id || record.code;
 
+/** A tiny SVG sparkline of the score over the snapshots (and now), or nothing with fewer than two points. */
+function trendLine(trend, now) {
+  const values = [...trend.map(([, v]) => v), now].filter(Number.isFinite);
+  if (values.length < 2) return null;
+  const min = Math.min(...values);
+  const span = Math.max(1, Math.max(...values) - min);
+  const points = values.map((v, i) => `${(i / (values.length - 1)) * 100},${18 - ((v - min) / span) * 16}`).join(" ");
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 100 20");
+  svg.setAttribute("preserveAspectRatio", "none");
+  svg.setAttribute("class", "score-trend");
+  const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
+  line.setAttribute("points", points);
+  svg.append(line);
+  const delta = values.at(-1) - values[0];
+  return h("div", { class: "trend-row", title: t("score.trend") }, svg, h("span", { class: delta >= 0 ? "up" : "down" }, `${delta >= 0 ? "▲" : "▼"} ${num(Math.abs(delta), 1)}`));
+}
+
 /** Indicators of a score document, each with its dimension id (nested or flat shapes). */
 export function indicatorsOf(score) {
   if (!score) return [];
@@ -31,8 +49,11 @@ export function mountScore(section) {
   let dimensionFilter = null;
   let body;
 
+  let trend = []; // [[time, total]] from the kept snapshots
   const load = async () => {
     try {
+      const snapshots = await optional(parkUrl("/score/snapshots?limit=90")).catch(() => null);
+      trend = (snapshots || []).map((s) => [s.taken_at, Number(s.total)]);
       score = await optional(parkUrl("/score"));
       store.available.score = Boolean(score);
       store.score = score;
@@ -59,7 +80,7 @@ export function mountScore(section) {
       h("div", { class: "score-head" },
         h("div", { class: "score-total", style: { "--p": `${max ? (total / max) * 100 : 0}` } },
           h("b", { id: "score-total" }, num(total, 1)), h("small", {}, `/ ${num(max)}`), h("span", {}, t("score.total"))),
-        h("div", { class: "dims" }, dimensions.map((d) => {
+        h("div", { class: "dims" }, trendLine(trend, total), dimensions.map((d) => {
           const points = Number(d.points ?? d.score ?? 0);
           const dmax = Number(d.max ?? 100);
           return h("button", {
