@@ -94,6 +94,10 @@ async function start(slug) {
   const alarmsP = loadAlarms();
   const viewer = await viewerP;
   parktwin.viewer = viewer;
+  viewer.scene.renderError.addEventListener((_scene, error) => {
+    parktwin.renderError = String(error?.message || error);
+    console.error("render error", error);
+  });
   // Load at a quarter of the pixels (software WebGL pays per pixel for every loading frame),
   // then draw the finished park at full resolution.
   viewer.resolutionScale = 0.5;
@@ -437,16 +441,25 @@ function globeLoaded(viewer) {
   });
 }
 
-/** Resolve after the scene has rendered n more frames. */
-function nextFrames(viewer, n) {
-  return new Promise((resolve) => {
+/** Resolve after the scene has rendered n more frames; reject (never hang a caller) when rendering has
+ * stopped: Cesium stops its render loop after an exception in a frame (scene.renderError). */
+function nextFrames(viewer, n, timeoutMs = 20000) {
+  return new Promise((resolve, reject) => {
     let left = n;
     const remove = viewer.scene.postRender.addEventListener(() => {
       if (--left <= 0) {
-        remove();
+        done();
         resolve();
       } else viewer.scene.requestRender();
     });
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`no frame rendered in ${timeoutMs} ms (render loop ${viewer.useDefaultRenderLoop ? "on" : "stopped"}; ${parktwin.renderError || "no render error"})`));
+    }, timeoutMs);
+    function done() {
+      clearTimeout(timer);
+      remove();
+    }
     viewer.scene.requestRender();
   });
 }

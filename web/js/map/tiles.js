@@ -189,7 +189,7 @@ export class TileLayers {
   /** Runs for each visible tile every frame: if a style (re)applied colours, put hover/selection back on. */
   remark(tile) {
     for (const [feature, colour] of [[this.selected, SELECTED], [this.hovered, HOVER]]) {
-      if (feature && feature.content === tile.content && !Cesium.Color.equalsEpsilon(feature.color, colour, 2 / 255)) {
+      if (feature && feature.content === tile.content && !feature.color.equalsEpsilon(colour, 2 / 255)) {
         feature.parktwinOriginal = undefined; // the colour it has now is the style's
         mark(feature, colour);
       }
