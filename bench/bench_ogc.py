@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import socket
 import statistics
 import sys
@@ -32,7 +31,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from twin.db.models import ApiToken, Feature, Layer, Park  # noqa: E402
 
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/parktwin_bench_ogc"
+DATABASE = "parktwin_bench_ogc"
 REFERENCE_S = {"pg_featureserv": 0.31, "pygeoapi": 2.81}
 GRID_ORIGIN = (104.10, 30.60)  # away from the demo park, in Chengdu
 CELL_DEG = 0.0002  # ≈ 20 m
@@ -136,16 +135,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args(argv or [])  # `python -m bench ogc` calls main() with no arguments
 
+    from bench.common import bench_app, bench_database
     from twin.access.tokens import create_token
-    from twin.db import database, migrate
-    from twin.main import create_app
-    from twin.settings import get_settings
 
-    url = os.environ.get("TWIN_BENCH_DATABASE_URL", DEFAULT_URL)
-    database.ensure_database(url)
-    migrate.upgrade(url)
-    settings = get_settings().model_copy(update={"database_url": url, "log_level": "WARNING", "mqtt_enabled": False, "jobs_enabled": False})
-    app = create_app(settings)
+    app = bench_app(bench_database(DATABASE))
     engine: Engine = app.state.engine
     slug = "bench-ogc"
     with Session(engine) as session, session.begin():

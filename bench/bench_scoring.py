@@ -1,6 +1,8 @@
 """Scoring: time to score the demo park on the 2021 rubric, and the camera-coverage test at scale.
 
-    TWIN_DATABASE_URL=... .venv/bin/python bench/bench_scoring.py [--runs 5] [--cameras 500] [--targets 2000]
+    .venv/bin/python bench/bench_scoring.py [--runs 5] [--cameras 500] [--targets 2000]   (or: python -m bench scoring)
+
+Uses its own database (TWIN_BENCH_DATABASE_URL, default parktwin_bench_scoring), created and migrated if missing.
 
 1. The demo park (data/demo) is loaded inside a transaction that is rolled back at the end, then
    scored `runs` times (median, after a warm-up): the whole score (70 indicators, 32 computed) and one
@@ -44,8 +46,11 @@ def bench_demo(runs: int) -> None:
     from twin.scoring.rubric import load_rubric
     from twin.scoring.service import get_indicator, get_score
 
-    settings = get_settings()
-    engine = create_engine(settings.database_url)
+    from bench.common import bench_database
+
+    url = bench_database("parktwin_bench_scoring")
+    settings = get_settings().model_copy(update={"database_url": url})
+    engine = create_engine(url)
     with engine.connect() as connection:
         outer = connection.begin()
         session = Session(bind=connection, join_transaction_mode="create_savepoint")

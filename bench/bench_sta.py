@@ -17,7 +17,6 @@ the same run, each request against what a client does without it:
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -37,7 +36,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 from bench.bench_ogc import serve_in_thread  # noqa: E402
 from twin.db.models import ApiToken, Asset, Datastream, Park  # noqa: E402
 
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/parktwin_bench_sta"
+DATABASE = "parktwin_bench_sta"
 SLUG = "bench-sta"
 ORIGIN = (104.20, 30.70)  # away from the demo park, in Chengdu
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -97,16 +96,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args(argv or [])  # `python -m bench sta` calls main() with no arguments
 
+    from bench.common import bench_app, bench_database
     from twin.access.tokens import create_token
-    from twin.db import database, migrate
-    from twin.main import create_app
-    from twin.settings import get_settings
 
-    url = os.environ.get("TWIN_BENCH_DATABASE_URL", DEFAULT_URL)
-    database.ensure_database(url)
-    migrate.upgrade(url)
-    settings = get_settings().model_copy(update={"database_url": url, "log_level": "WARNING", "mqtt_enabled": False, "jobs_enabled": False})
-    app = create_app(settings)
+    app = bench_app(bench_database(DATABASE))
     engine: Engine = app.state.engine
     with Session(engine) as session, session.begin():
         session.execute(delete(Park).where(Park.slug == SLUG))

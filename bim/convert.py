@@ -17,7 +17,6 @@ from bim.geometry import (
     GEOMETRY_LIBRARY,
     ShapeInstance,
     footprints,
-    iterate_shapes,
     model_bounds,
     place_all,
 )
@@ -31,6 +30,7 @@ from bim.georef import (
     resolve_georef,
 )
 from bim.open import open_ifc
+from bim.parallel import Triangulator
 from tiles.enu import Origin
 from tiles.mesh import FeatureMesh
 from tiles.sink import DirectorySink
@@ -72,12 +72,14 @@ def convert_ifc(
     progress: Progress | None = None,
     threads: int | None = None,
     geometry_library: str = GEOMETRY_LIBRARY,
+    processes: int | None = None,
 ) -> BimResult:
     """IFC / IFCZIP file -> BimResult; raises InvalidIfc (and subclasses) for files the user must fix.
 
     progress(phase, fraction) is called with phases "validate", "georef", "geometry", "metadata".
     The geometry kernels are C++ and can crash the process on rare files: a service should call
-    bim.isolated.convert_ifc_isolated, which runs this in a child process.
+    bim.isolated.convert_ifc_isolated, which runs this in a child process. Geometry runs in
+    `processes` worker processes (default: the cores idle now; see bim.parallel).
     """
     report = progress or (lambda phase, fraction: None)
     timings: dict[str, float] = {}
@@ -103,29 +105,24 @@ def convert_ifc(
 
     clock = time.perf_counter()
     report("geometry", 0.0)
-    shapes = list(
-        iterate_shapes(
-            model,
-            threads=threads,
-            geometry_library=geometry_library,
-            progress=_geometry_progress(len(expected), report),
-            expected=expected,
-        )
-    )
+    # Workers triangulate while this process reads the model's metadata (bim.parallel).
+    with Triangulator(model, processes=processes, threads=threads, geometry_library=geometry_library, expected=expected) as job:
+        metadata_clock = time.perf_counter()
+        info = read_model_info(model)
+        timings["metadata_s"] = time.perf_counter() - metadata_clock
+        shapes = job.result(_geometry_progress(len(expected), report))
     if not shapes:
         raise NoGeometry(f"the model has no product with 3D body geometry ({len(products)} products checked)")
-    timings["geometry_s"] = time.perf_counter() - clock
+    timings["geometry_s"] = time.perf_counter() - clock - timings["metadata_s"]
     report("geometry", 1.0)
 
     clock = time.perf_counter()
     report("metadata", 0.0)
-    info = read_model_info(model)
-    report("metadata", 0.5)
     origin, matrix = _placement(georef, shapes)
     meshes = _attach_geometry(info, shapes, matrix)
     if not meshes:
         raise NoGeometry(f"the model has no element with 3D body geometry ({len(products)} products checked)")
-    timings["metadata_s"] = time.perf_counter() - clock
+    timings["metadata_s"] += time.perf_counter() - clock
     report("metadata", 1.0)
 
     warnings = list(georef.warnings)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import time
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 
@@ -28,7 +29,9 @@ from shapely.geometry import Polygon
 # "manifold" crashes the process (SIGSEGV) on the Duplex model.
 GEOMETRY_LIBRARY = "hybrid-cgal-simple-opencascade"
 FALLBACK_LIBRARY = "opencascade"
-MAX_THREADS = 4  # returns drop beyond ~4 threads (IfcOpenShell issues)
+# The iterator's own threads gave no speed-up here (2 threads: the same wall time for twice the CPU
+# on Office_A and an 8,000-product model); bim.parallel runs worker processes instead.
+ITERATOR_THREADS = 1
 # Products that are not visible building parts: voids, 2D annotation, virtual space boundaries.
 EXCLUDED_CLASSES = ("IfcOpeningElement", "IfcAnnotation", "IfcVirtualElement")
 SPACE_ALPHA = 0.25  # spaces are kept as their own features, drawn translucent
@@ -69,22 +72,47 @@ class ShapeInstance:
         return self.triangulation.vertices @ self.matrix[:3, :3].T + self.matrix[:3, 3]
 
 
-def default_threads() -> int:
-    """Iterator threads: the cores this process may use and that are idle now, 1 to MAX_THREADS.
+def idle_cores() -> int:
+    """The cores this process may use that are idle now (at least 1).
 
-    On a busy machine extra iterator threads only add overhead (measured here: with the load at
-    the core count, 2 threads took 1.3-3x as long as 1 on every fixture), so the 1-minute load
-    average is subtracted from the usable cores.
+    Measured now, over IDLE_SAMPLE_S of /proc/stat: the 1-minute load average lags by a minute and
+    counts this very process, so right after a heavy step (a previous conversion, a GIS import) it
+    reported a busy machine that was idle. Extra workers on busy cores only add overhead (measured
+    here: with every core busy, two took 1.3-3x as long as one on every fixture).
     """
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = multiprocessing.cpu_count()
+    return max(1, min(round(_idle_cores(cores)), cores))
+
+
+IDLE_SAMPLE_S = 0.1
+
+
+def _idle_cores(cores: int) -> float:
+    """How many cores were idle over the last IDLE_SAMPLE_S (the load average where /proc is missing)."""
     try:
-        idle = cores - int(os.getloadavg()[0])
-    except OSError:
-        idle = cores
-    return max(1, min(idle, cores, MAX_THREADS))
+        before = _cpu_times()
+        time.sleep(IDLE_SAMPLE_S)
+        after = _cpu_times()
+    except (OSError, ValueError, IndexError):
+        try:
+            return float(cores - int(os.getloadavg()[0]))
+        except OSError:
+            return float(cores)
+    total = sum(after) - sum(before)
+    idle = (after[3] + after[4]) - (before[3] + before[4])  # idle + iowait
+    return cores * idle / total if total > 0 else float(cores)
+
+
+def _cpu_times() -> list[int]:
+    """The aggregate `cpu` line of /proc/stat: user nice system idle iowait irq softirq steal, in ticks."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        fields = stat.readline().split()
+    if fields[0] != "cpu":
+        raise ValueError("unexpected /proc/stat")
+    return [int(value) for value in fields[1:9]]
 
 
 def geometry_settings() -> ifcopenshell.geom.settings:
@@ -106,12 +134,14 @@ def iterate_shapes(
     geometry_library: str = GEOMETRY_LIBRARY,
     progress: Callable[[int], None] | None = None,
     expected: Collection[int] = (),
+    products: list | None = None,
 ) -> Iterator[ShapeInstance]:
     """Yield one ShapeInstance per product with body triangles (openings, annotations, virtual elements excluded).
 
     Products the fast kernel leaves empty, and products in `expected` (step ids) it skips, are
     triangulated again with FALLBACK_LIBRARY (OpenCASCADE alone), which the hybrid kernel
-    sometimes needs (surface models in the Duplex sample).
+    sometimes needs (surface models in the Duplex sample). `products` limits the run to those
+    products (a worker's share, see bim.parallel); by default every product but EXCLUDED_CLASSES.
     """
     cache: dict[str, Triangulation] = {}
     # Exporters often write identical solids as separate representations (one extrusion per
@@ -121,11 +151,11 @@ def iterate_shapes(
     empty: list[int] = []
     counter = [0]
 
-    def run(library: str, include: list | None) -> Iterator[ShapeInstance]:
+    def run(library: str, include: list | None, first: bool) -> Iterator[ShapeInstance]:
         iterator = ifcopenshell.geom.iterator(
             geometry_settings(),
             model,
-            threads or default_threads(),
+            threads or ITERATOR_THREADS,
             include=include,
             exclude=None if include is not None else EXCLUDED_CLASSES,
             geometry_library=library,
@@ -138,25 +168,25 @@ def iterate_shapes(
             triangulation = cache.get(key)
             if triangulation is None:
                 converted = _convert(shape.geometry)
-                triangulation = cache[key] = by_content.setdefault(_content_digest(converted), converted)
+                triangulation = cache[key] = by_content.setdefault(content_digest(converted), converted)
             step_id = shape.id
             seen.add(step_id)
-            if include is None:
+            if first:
                 counter[0] += 1
                 if progress is not None:
                     progress(counter[0])
             if len(triangulation.indices):
                 yield _instance(shape, key, triangulation)
-            elif include is None:
+            elif first:
                 empty.append(step_id)
             if not iterator.next():
                 break
 
-    yield from run(geometry_library, None)
+    yield from run(geometry_library, products, True)
     retry = set(empty) | (set(expected) - seen)
     if retry and geometry_library != FALLBACK_LIBRARY:
         cache.clear()  # geometry ids are per iterator run
-        yield from run(FALLBACK_LIBRARY, [model.by_id(step_id) for step_id in sorted(retry)])
+        yield from run(FALLBACK_LIBRARY, [model.by_id(step_id) for step_id in sorted(retry)], False)
 
 
 def _instance(shape, key: str, triangulation: Triangulation) -> ShapeInstance:
@@ -176,7 +206,7 @@ def _instance(shape, key: str, triangulation: Triangulation) -> ShapeInstance:
     )
 
 
-def _content_digest(triangulation: Triangulation) -> bytes:
+def content_digest(triangulation: Triangulation) -> bytes:
     """A collision-safe key for equal geometry: BLAKE2 of vertices, indices and colour."""
     digest = hashlib.blake2b(digest_size=16)
     digest.update(triangulation.vertices.tobytes())

@@ -84,6 +84,9 @@ def _run_child(target, path, anchor, threads, library, progress, timeout_s) -> B
 
 def _worker(connection, path: str, anchor: Anchor | None, threads: int | None, library: str) -> None:
     """Child entry point: convert and send ("progress", phase, fraction)... then ("result", r) or ("error", e)."""
+    # The parent still sees a daemon (killed if the service exits); inside, the flag only stops this
+    # process from starting the geometry workers of bim.parallel, which it must.
+    multiprocessing.current_process().daemon = False
     try:
         result = convert_ifc(
             Path(path),

@@ -51,8 +51,9 @@ def tiles_ifc(
     anchor: AnchorOption = None,
 ) -> None:
     """Tile an IFC model to OUT/tileset.json (3D Tiles 1.1, per-element metadata) with no database."""
-    from bim.convert import convert_ifc, write_ifc_tiles
+    from bim.convert import write_ifc_tiles
     from bim.errors import BimError
+    from bim.isolated import convert_ifc_isolated
     from twin.pipelines.ifc_import import parse_anchor
 
     started = time.perf_counter()
@@ -60,7 +61,8 @@ def tiles_ifc(
         placement = parse_anchor(anchor)
         with progress_bar() as bar:
             task = bar.add_task("converting", total=100)
-            result = convert_ifc(file, anchor=placement, progress=lambda phase, fraction: bar.update(task, description=phase, completed=fraction * 100))
+            # in a child process: a geometry-kernel crash becomes an error message (and a retry with OpenCASCADE)
+            result = convert_ifc_isolated(file, anchor=placement, progress=lambda phase, fraction: bar.update(task, description=phase, completed=fraction * 100))
             bar.update(task, description="tiles", completed=100)
             path = write_ifc_tiles(result, out)
     except BimError as exc:
