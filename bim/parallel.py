@@ -11,7 +11,10 @@ a crash is handled like any other (bim.isolated retries the whole file with Open
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
+import signal
 import threading
 from collections.abc import Callable, Collection
 from multiprocessing.connection import Connection, wait
@@ -28,7 +31,8 @@ from bim.geometry import (
 )
 
 MIN_PRODUCTS_PER_WORKER = 40  # below this a fork costs more than it saves
-POLL_S = 0.1  # how often progress is gathered from the workers
+POLL_S = 0.1
+PR_SET_PDEATHSIG = 1  # <sys/prctl.h>  # how often progress is gathered from the workers
 
 _shared_model: ifcopenshell.file | None = None  # set before fork: the workers' copy of the parsed model
 
@@ -86,7 +90,7 @@ class Triangulator:
                 receiver, sender = context.Pipe(duplex=False)
                 process = context.Process(
                     target=_work, daemon=True,
-                    args=(sender, ids, [i for i in ids if i in self.expected], k, self.counts, threads, geometry_library),
+                    args=(sender, os.getpid(), ids, [i for i in ids if i in self.expected], k, self.counts, threads, geometry_library),
                 )
                 process.start()
                 sender.close()  # so recv() sees EOF if the worker dies
@@ -136,8 +140,9 @@ class Triangulator:
         self.close()
 
 
-def _work(connection: Connection, ids: list[int], expected: list[int], slot: int, counts, threads: int | None, library: str) -> None:
+def _work(connection: Connection, parent: int, ids: list[int], expected: list[int], slot: int, counts, threads: int | None, library: str) -> None:
     """Worker: triangulate the products `ids` of the inherited model and send the ShapeInstances back."""
+    _die_with_parent(parent)
     model = _shared_model
     assert model is not None
 
@@ -148,6 +153,17 @@ def _work(connection: Connection, ids: list[int], expected: list[int], slot: int
                                  products=[model.by_id(i) for i in ids], expected=expected))
     connection.send(shapes)
     connection.close()
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: the kernel kills this worker when its parent dies (a conversion stopped with SIGKILL on a
+    timeout or a service crash), so no orphan goes on triangulating for nobody."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the worker ends when it finds its pipe closed
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def _share_equal_triangulations(shapes: list[ShapeInstance]) -> None:
