@@ -327,21 +327,14 @@ def footprints(instances: list[ShapeInstance]) -> list[Polygon | None]:
     result: list[Polygon | None] = [None] * len(instances)
     upright_groups: dict[int, list[int]] = {}
     for number, instance in enumerate(instances):
-        m = instance.matrix
-        upright = (
-            abs(m[2, 0]) < UPRIGHT_TOLERANCE and abs(m[2, 1]) < UPRIGHT_TOLERANCE
-            and abs(m[0, 2]) < UPRIGHT_TOLERANCE and abs(m[1, 2]) < UPRIGHT_TOLERANCE and m[2, 2] > 0
-        )
-        if upright:
+        if _upright(instance.matrix):
             upright_groups.setdefault(id(instance.triangulation), []).append(number)
         else:
             result[number] = footprint_xy(instance.positions(), instance.triangulation.indices)
     coords, ring_lengths, rings_per_polygon, slots = [], [], [], []
     for members in upright_groups.values():
         tri = instances[members[0]].triangulation
-        if not tri.footprint_done:
-            tri.local_footprint = footprint_xy(tri.vertices, tri.indices)
-            tri.footprint_done = True
+        _local_footprint(tri)
         if tri.local_footprint is None:
             continue
         _, ring_coords, (ring_offsets, _) = shapely.to_ragged_array([tri.local_footprint])
@@ -360,6 +353,28 @@ def footprints(instances: list[ShapeInstance]) -> list[Polygon | None]:
         for number, polygon in zip(slots, polygons):
             result[number] = polygon
     return result
+
+
+def prepare_footprints(instances: list[ShapeInstance]) -> None:
+    """Compute the shared outline of every triangulation placed upright, ahead of footprints()
+    (geometry workers do it, so the parent only moves outlines)."""
+    for instance in instances:
+        if _upright(instance.matrix):
+            _local_footprint(instance.triangulation)
+
+
+def _upright(m: np.ndarray) -> bool:
+    """True for a placement that keeps the Z axis vertical (its footprint is the shared outline, moved)."""
+    return (
+        abs(m[2, 0]) < UPRIGHT_TOLERANCE and abs(m[2, 1]) < UPRIGHT_TOLERANCE
+        and abs(m[0, 2]) < UPRIGHT_TOLERANCE and abs(m[1, 2]) < UPRIGHT_TOLERANCE and m[2, 2] > 0
+    )
+
+
+def _local_footprint(tri: Triangulation) -> None:
+    if not tri.footprint_done:
+        tri.local_footprint = footprint_xy(tri.vertices, tri.indices)
+        tri.footprint_done = True
 
 
 def footprint_xy(positions: np.ndarray, indices: np.ndarray) -> Polygon | None:

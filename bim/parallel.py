@@ -28,6 +28,7 @@ from bim.geometry import (
     content_digest,
     idle_cores,
     iterate_shapes,
+    prepare_footprints,
 )
 
 MIN_PRODUCTS_PER_WORKER = 40  # below this a fork costs more than it saves
@@ -151,6 +152,7 @@ def _work(connection: Connection, parent: int, ids: list[int], expected: list[in
 
     shapes = list(iterate_shapes(model, threads=threads, geometry_library=library, progress=done,
                                  products=[model.by_id(i) for i in ids], expected=expected))
+    prepare_footprints(shapes)  # here, in parallel, rather than in the parent afterwards
     connection.send(shapes)
     connection.close()
 
