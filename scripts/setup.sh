@@ -44,10 +44,11 @@ fi
 
 # --- Python ----------------------------------------------------------------------------------
 if [ ! -x .venv/bin/python ]; then say "creating .venv"; python3 -m venv .venv; fi
-if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
+if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ] || [ constraints.txt -nt .venv/.installed ]; then
   say "installing Python packages"
   .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e '.[dev]'
+  # constraints.txt pins the versions the suite last passed with: a new release upstream cannot break a fresh machine
+  .venv/bin/pip install -q -c constraints.txt -e '.[dev]'
   touch .venv/.installed
 fi
 
