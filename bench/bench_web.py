@@ -13,7 +13,9 @@ park loaded and its building tiles built; `twin serve` runs on a free port (MQTT
   change state between frames (the live stream's work), clustering on and off. "JS ms/frame" is the
   time in `viewer.render()` (Cesium's CPU work); "frame ms" adds waiting for the GPU (a 1-pixel read),
   which under SwiftShader is the CPU rasterising. Reference: the same N markers as Cesium Entities
-  (billboards, the default API, no clustering), measured on the same page. Goals: < 5 s, < 5 ms/frame.
+  (billboards, the default API, no clustering), measured on the same page. Also printed: the same markers
+  before any state change, and the scene with devices hidden, to tell the markers' cost from the live updates'.
+  Goals: < 5 s, < 5 ms/frame.
 """
 
 from __future__ import annotations
@@ -187,9 +189,18 @@ def main(argv: list[str] | None = None) -> None:
                     timings = page.evaluate("parktwin.timings")
                     steps = ", ".join(f"{k} {v / 1000:.1f}" for k, v in timings.items())
                     print(f"load {number + 1} ({'cold' if number == 0 else 'warm'}): {loads[-1]:.2f} s to fully rendered  [page clock, s: {steps}]")
+                # The scene alone (park, tiles, globe; devices hidden): what a frame costs without markers.
+                page.evaluate("parktwin.assets.setVisible(false); parktwin.alarmMarkers.setVisible(false)")
+                page.evaluate("parktwin.renderFrames(3)")
+                bare = page.evaluate(FRAME_TIMES, [args.frames, 0])
+                page.evaluate("parktwin.assets.setVisible(true)")
                 count = page.evaluate(ADD_MARKERS, args.markers)
                 page.evaluate("parktwin.renderFrames(3)")
                 live = max(1, count // 500)
+                # first the markers as they are (no state change, nothing blinking yet), unclustered
+                page.evaluate("parktwin.assets.clustering = false; parktwin.assets.recluster(true)")
+                still = page.evaluate(FRAME_TIMES, [args.frames, 0])
+                page.evaluate("parktwin.assets.clustering = true; parktwin.assets.recluster(true)")
                 clustered = page.evaluate(FRAME_TIMES, [args.frames, live])
                 page.evaluate("parktwin.assets.clustering = false; parktwin.assets.recluster(true)")
                 flat = page.evaluate(FRAME_TIMES, [args.frames, live])
@@ -207,6 +218,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{count:,} live markers ({live} state changes per frame), BillboardCollection layer:")
     print(f"  clustered   JS {clustered['js']:.2f} ms/frame, frame {clustered['wall']:.1f} ms")
     print(f"  unclustered JS {flat['js']:.2f} ms/frame, frame {flat['wall']:.1f} ms   (goal < 5 ms/frame JS)")
+    print(f"  unclustered, before any state change: JS {still['js']:.2f} ms/frame, frame {still['wall']:.1f} ms")
+    print(f"  the scene without markers: JS {bare['js']:.2f} ms/frame → the markers' own JS cost {flat['js'] - bare['js']:.2f} ms/frame "
+          f"unclustered, {clustered['js'] - bare['js']:.2f} clustered")
     print(f"reference: {entities:,} Cesium Entities (billboards): JS {reference['js']:.2f} ms/frame, frame {reference['wall']:.1f} ms")
     print(f"ratio (reference JS / ours unclustered JS): {reference['js'] / max(flat['js'], 1e-6):.1f}x")
     print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (software WebGL shares the CPU)")
