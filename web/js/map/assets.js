@@ -1,7 +1,7 @@
 // Devices as billboards coloured by live state, in one BillboardCollection (10k markers stay ~1 ms
 // per frame, where Entities cost ~36 ms), grouped into clusters by a screen-sized ground grid when
 // far, alarms always shown on their own and blinking.
-import { badge, bubble, BADGE_PX, STATES } from "./icons.js";
+import { badge, bubble, halo, BADGE_PX, STATES } from "./icons.js";
 import { billboardCollection, MARKER_SCALE, NO_SCALE, ON_TOP } from "./viewer.js";
 
 const Cesium = window.Cesium;
@@ -15,8 +15,13 @@ export class AssetLayer {
   constructor(viewer, origin) {
     this.viewer = viewer;
     this.origin = origin; // [lon, lat] of the park centre: the clustering grid's origin
+    // Alarms blink by showing and hiding this small collection of rings (drawn under the markers): no
+    // marker is rewritten. Scaling the alarm markers themselves rewrote hundreds of billboards per frame,
+    // ~10 ms of JS with 10k markers.
+    this.halos = viewer.scene.primitives.add(billboardCollection());
     this.markers = viewer.scene.primitives.add(billboardCollection());
     this.bubbles = viewer.scene.primitives.add(billboardCollection());
+    this.visible = true;
     this.items = new Map();
     this.hiddenKinds = new Set();
     this.blinking = new Set();
@@ -35,6 +40,7 @@ export class AssetLayer {
   /** Replace the markers with these assets: GeoJSON point features (height = 3rd coordinate, m). */
   setAssets(features, states = {}) {
     this.markers.removeAll();
+    this.halos.removeAll();
     this.items.clear();
     this.blinking.clear();
     for (const feature of features) this.add(feature, states[feature.id] || "normal");
@@ -66,7 +72,7 @@ export class AssetLayer {
       properties: p,
     };
     this.items.set(code, item);
-    if (state === "alarm") this.blinking.add(item);
+    if (state === "alarm") this.startBlinking(item);
     return item;
   }
 
@@ -77,12 +83,35 @@ export class AssetLayer {
     item.state = state;
     const icon = badge(item.kind, state);
     item.marker.setImage(icon.id, icon.canvas);
-    item.marker.scale = 1;
-    if (state === "alarm") this.blinking.add(item);
-    else this.blinking.delete(item);
+    if (state === "alarm") this.startBlinking(item);
+    else this.stopBlinking(item);
     this.scheduleRecluster(); // alarms leave their cluster; bubble colours change
     this.viewer.scene.requestRender();
     return true;
+  }
+
+  startBlinking(item) {
+    if (item.halo) return;
+    const ring = halo();
+    item.halo = this.halos.add({
+      position: item.marker.position,
+      image: ring.canvas,
+      imageId: ring.id,
+      width: BADGE_PX * 2,
+      height: BADGE_PX * 2,
+      disableDepthTestDistance: ON_TOP,
+      scaleByDistance: MARKER_SCALE,
+      show: item.marker.show,
+      id: { type: "asset", code: item.code },
+    });
+    this.blinking.add(item);
+  }
+
+  stopBlinking(item) {
+    if (!item.halo) return;
+    this.halos.remove(item.halo);
+    item.halo = null;
+    this.blinking.delete(item);
   }
 
   /** Regroup soon, once for a burst of state changes (a regroup walks every marker). */
@@ -102,8 +131,10 @@ export class AssetLayer {
   }
 
   setVisible(visible) {
+    this.visible = visible;
     this.markers.show = visible;
     this.bubbles.show = visible;
+    this.halos.show = visible && this.blinkOn;
     this.viewer.scene.requestRender();
   }
 
@@ -163,7 +194,10 @@ export class AssetLayer {
       });
     }
     // Only markers whose visibility changes are touched: each change rewrites its vertices.
-    for (const item of this.items.values()) if (item.marker.show !== item.wanted) item.marker.show = item.wanted;
+    for (const item of this.items.values()) {
+      if (item.marker.show !== item.wanted) item.marker.show = item.wanted;
+      if (item.halo && item.halo.show !== item.wanted) item.halo.show = item.wanted;
+    }
     this.viewer.scene.requestRender();
   }
 
@@ -182,7 +216,7 @@ export class AssetLayer {
   blink() {
     if (!this.blinking.size) return;
     this.blinkOn = !this.blinkOn;
-    for (const item of this.blinking) item.marker.scale = this.blinkOn ? 1.45 : 1.0;
+    this.halos.show = this.visible && this.blinkOn;
     this.viewer.scene.requestRender();
   }
 

@@ -57,6 +57,27 @@ export function bubble(count, state = "normal") {
   return { id, canvas: bubbles.get(id) };
 }
 
+let haloCanvas = null;
+
+/** The pulse ring drawn around an alarm marker (one image for all): {id, canvas}. */
+export function halo() {
+  if (!haloCanvas) {
+    const size = BADGE_PX * 4;
+    haloCanvas = canvas(size);
+    const g = haloCanvas.getContext("2d");
+    const r = size / 2;
+    const glow = g.createRadialGradient(r, r, r * 0.35, r, r, r);
+    glow.addColorStop(0, hexAlpha(STATE_CSS.alarm, 0));
+    glow.addColorStop(0.55, hexAlpha(STATE_CSS.alarm, 0.75));
+    glow.addColorStop(1, hexAlpha(STATE_CSS.alarm, 0));
+    g.fillStyle = glow;
+    g.beginPath();
+    g.arc(r, r, r, 0, Math.PI * 2);
+    g.fill();
+  }
+  return { id: "alarm-halo", canvas: haloCanvas };
+}
+
 function canvas(size) {
   const c = document.createElement("canvas");
   c.width = c.height = size;
