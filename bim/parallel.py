@@ -74,11 +74,14 @@ class Triangulator:
             (p for p in model.by_type("IfcProduct") if p.Representation is not None and not any(p.is_a(c) for c in EXCLUDED_CLASSES)),
             key=lambda p: p.id(),
         )
-        workers = min(processes or idle_cores(), len(candidates) // MIN_PRODUCTS_PER_WORKER)
         self.shares: list[list] = []
         self.running: dict[Connection, tuple[int, multiprocessing.process.BaseProcess]] = {}
-        if workers < 2 or threading.active_count() > 1:
-            return  # result() triangulates in this process
+        most = len(candidates) // MIN_PRODUCTS_PER_WORKER
+        if most < 2 or threading.active_count() > 1:
+            return  # result() triangulates in this process (and small models skip the idle-core sample)
+        workers = min(processes or idle_cores(), most)
+        if workers < 2:
+            return
         # Interleaved shares: neighbouring products (often one storey, one kind) spread over all workers.
         self.shares = [candidates[k::workers] for k in range(workers)]
         context = multiprocessing.get_context("fork")

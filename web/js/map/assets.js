@@ -24,7 +24,6 @@ export class AssetLayer {
     this.visible = true;
     this.items = new Map();
     this.hiddenKinds = new Set();
-    this.blinking = new Set();
     this.clusterLevel = null;
     this.clustering = true;
     this.blinkOn = false;
@@ -42,7 +41,6 @@ export class AssetLayer {
     this.markers.removeAll();
     this.halos.removeAll();
     this.items.clear();
-    this.blinking.clear();
     for (const feature of features) this.add(feature, states[feature.id] || "normal");
     this.sphere = null;
     this.clusterLevel = null;
@@ -104,14 +102,12 @@ export class AssetLayer {
       show: item.marker.show,
       id: { type: "asset", code: item.code },
     });
-    this.blinking.add(item);
   }
 
   stopBlinking(item) {
     if (!item.halo) return;
     this.halos.remove(item.halo);
     item.halo = null;
-    this.blinking.delete(item);
   }
 
   /** Regroup soon, once for a burst of state changes (a regroup walks every marker). */
@@ -214,7 +210,7 @@ export class AssetLayer {
   }
 
   blink() {
-    if (!this.blinking.size) return;
+    if (!this.halos.length) return; // one ring per alarm
     this.blinkOn = !this.blinkOn;
     this.halos.show = this.visible && this.blinkOn;
     this.viewer.scene.requestRender();
