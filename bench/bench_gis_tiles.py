@@ -79,16 +79,14 @@ def run_parktwin(factory, path: Path, slug: str) -> dict:  # type: ignore[no-unt
         park = parks.get_by_slug(session, slug=slug)
         built = build_buildings(session, park=park, force=True)
         record = tilesets.get(session, park=park, slug="buildings")
-        tileset, park_row = record.tileset, park
-        blobs = {}
-
-        def resolve(uri: str) -> bytes | None:
-            if uri not in blobs:
-                blobs[uri] = tilesets.get_blob(session, park=park_row, slug="buildings", name=uri.removeprefix("content/"))
-            return blobs[uri]
-
+        tileset = record.tileset
         timings["PostGIS→tiles"] = time.perf_counter() - mark
         mark = time.perf_counter()
+        stored = tilesets.get_blobs(session, tileset=record)  # every published blob read back from PostgreSQL
+
+        def resolve(uri: str) -> bytes | None:
+            return stored.get(uri.removeprefix("content/"))
+
         problems = check_tileset(tileset, resolve)
         timings["structural check"] = time.perf_counter() - mark
         uris = [tile["content"]["uri"] for tile, _ in iter_tiles(tileset)]

@@ -9,9 +9,6 @@ and shapely calls dominate the cost on models of many small, repeated parts.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
-import os
-import time
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 
@@ -70,49 +67,6 @@ class ShapeInstance:
     def positions(self) -> np.ndarray:
         """Vertices in model metres, (n, 3) float64."""
         return self.triangulation.vertices @ self.matrix[:3, :3].T + self.matrix[:3, 3]
-
-
-def idle_cores() -> int:
-    """The cores this process may use that are idle now (at least 1).
-
-    Measured now, over IDLE_SAMPLE_S of /proc/stat: the 1-minute load average lags by a minute and
-    counts this very process, so right after a heavy step (a previous conversion, a GIS import) it
-    reported a busy machine that was idle. Extra workers on busy cores only add overhead (measured
-    here: with every core busy, two took 1.3-3x as long as one on every fixture).
-    """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = multiprocessing.cpu_count()
-    return max(1, min(round(_idle_cores(cores)), cores))
-
-
-IDLE_SAMPLE_S = 0.05  # 5 clock ticks per core: coarse, enough to tell busy from idle
-
-
-def _idle_cores(cores: int) -> float:
-    """How many cores were idle over the last IDLE_SAMPLE_S (the load average where /proc is missing)."""
-    try:
-        before = _cpu_times()
-        time.sleep(IDLE_SAMPLE_S)
-        after = _cpu_times()
-    except (OSError, ValueError, IndexError):
-        try:
-            return float(cores - int(os.getloadavg()[0]))
-        except OSError:
-            return float(cores)
-    total = sum(after) - sum(before)
-    idle = (after[3] + after[4]) - (before[3] + before[4])  # idle + iowait
-    return cores * idle / total if total > 0 else float(cores)
-
-
-def _cpu_times() -> list[int]:
-    """The aggregate `cpu` line of /proc/stat: user nice system idle iowait irq softirq steal, in ticks."""
-    with open("/proc/stat", encoding="ascii") as stat:
-        fields = stat.readline().split()
-    if fields[0] != "cpu":
-        raise ValueError("unexpected /proc/stat")
-    return [int(value) for value in fields[1:9]]
 
 
 def geometry_settings() -> ifcopenshell.geom.settings:

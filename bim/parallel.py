@@ -11,11 +11,8 @@ a crash is handled like any other (bim.isolated retries the whole file with Open
 
 from __future__ import annotations
 
-import ctypes
 import multiprocessing
 import os
-import signal
-import threading
 from collections.abc import Callable, Collection
 from multiprocessing.connection import Connection, wait
 
@@ -26,14 +23,13 @@ from bim.geometry import (
     GEOMETRY_LIBRARY,
     ShapeInstance,
     content_digest,
-    idle_cores,
     iterate_shapes,
     prepare_footprints,
 )
+from tiles.parallel import can_fork, die_with_parent, idle_cores
 
 MIN_PRODUCTS_PER_WORKER = 40  # below this a fork costs more than it saves
-POLL_S = 0.1
-PR_SET_PDEATHSIG = 1  # <sys/prctl.h>  # how often progress is gathered from the workers
+POLL_S = 0.1  # how often progress is gathered from the workers
 
 _shared_model: ifcopenshell.file | None = None  # set before fork: the workers' copy of the parsed model
 
@@ -77,7 +73,7 @@ class Triangulator:
         self.shares: list[list] = []
         self.running: dict[Connection, tuple[int, multiprocessing.process.BaseProcess]] = {}
         most = len(candidates) // MIN_PRODUCTS_PER_WORKER
-        if most < 2 or threading.active_count() > 1:
+        if most < 2 or not can_fork():
             return  # result() triangulates in this process (and small models skip the idle-core sample)
         workers = min(processes or idle_cores(), most)
         if workers < 2:
@@ -146,7 +142,7 @@ class Triangulator:
 
 def _work(connection: Connection, parent: int, ids: list[int], expected: list[int], slot: int, counts, threads: int | None, library: str) -> None:
     """Worker: triangulate the products `ids` of the inherited model and send the ShapeInstances back."""
-    _die_with_parent(parent)
+    die_with_parent(parent)
     model = _shared_model
     assert model is not None
 
@@ -158,17 +154,6 @@ def _work(connection: Connection, parent: int, ids: list[int], expected: list[in
     prepare_footprints(shapes)  # here, in parallel, rather than in the parent afterwards
     connection.send(shapes)
     connection.close()
-
-
-def _die_with_parent(parent: int) -> None:
-    """Linux: the kernel kills this worker when its parent dies (a conversion stopped with SIGKILL on a
-    timeout or a service crash), so no orphan goes on triangulating for nobody."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: the worker ends when it finds its pipe closed
-        pass
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
 
 
 def _share_equal_triangulations(shapes: list[ShapeInstance]) -> None:

@@ -122,5 +122,11 @@ def lonlat_geometries_to_enu(origin: Origin, geometries, ground=0.0) -> np.ndarr
     geoms = shapely.force_3d(np.asarray(geometries, dtype=object))  # transform() keeps 2D input 2D
     lonlat, owner = shapely.get_coordinates(geoms, return_index=True)
     heights = np.broadcast_to(np.asarray(ground, dtype=np.float64), geoms.shape)[owner]
-    x, y, z = lonlat_to_enu(origin, lonlat[:, 0], lonlat[:, 1], heights)
-    return shapely.transform(geoms, lambda _: np.column_stack([x, y, z]), include_z=True)
+    enu = lonlat_coordinates_to_enu(origin, lonlat, heights)
+    return shapely.transform(geoms, lambda _: enu, include_z=True)
+
+
+def lonlat_coordinates_to_enu(origin: Origin, lonlat: np.ndarray, ground: np.ndarray) -> np.ndarray:
+    """Coordinates (n, 2+) in WGS84 lon/lat (degrees; any z ignored) on ground heights (n,) (m) -> ENU (n, 3) (m)."""
+    x, y, z = lonlat_to_enu(origin, lonlat[:, 0], lonlat[:, 1], ground)
+    return np.column_stack([x, y, z])

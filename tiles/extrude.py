@@ -6,26 +6,39 @@ or more than one reflex corner go through mapbox_earcut, one polygon per (C++, m
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import mapbox_earcut
 import numpy as np
 import shapely
 
+from tiles.batch import FeatureBatch
 from tiles.enu import Origin, local_up
 from tiles.errors import GeometryError
+from tiles.glb import TileGeometry
 from tiles.mesh import FeatureMesh, PropertyValue
 
 Color = tuple[float, float, float, float]
 _POLYGON_TYPE_ID, _MULTIPOLYGON_TYPE_ID = 3, 6
 _MIN_EDGE_M = 1e-3  # shorter wall edges are dropped: they would only make degenerate triangles
+_MIN_FEATURES_PER_THREAD = 10_000  # below, a second thread saves less than it costs
 _WALL_QUAD = np.array([0, 1, 2, 0, 2, 3], dtype=np.uint32)  # (a,base) (b,base) (b,top) (a,top)
 
 
-class _Rings:
-    """Cleaned ring vertices of all polygon parts, flattened (no closing point, no repeats)."""
+# Maps ring coordinates (n, 3) and each coordinate's feature index (n,) to local ENU metres (n, 3).
+LocalFrame = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
-    def __init__(self, polygons: Sequence[shapely.Polygon | shapely.MultiPolygon]) -> None:
+
+class _Rings:
+    """Cleaned ring vertices of all polygon parts, flattened (no closing point, no repeats).
+
+    `local`, if given, maps the input coordinates to the local frame first (e.g. lon/lat to ENU),
+    which spares building transformed shapely geometries only to take their coordinates apart.
+    """
+
+    def __init__(self, polygons: Sequence[shapely.Polygon | shapely.MultiPolygon], local: LocalFrame | None = None) -> None:
         geoms = np.asarray(polygons, dtype=object)
         if geoms.ndim != 1:
             geoms = geoms.reshape(-1)
@@ -40,6 +53,8 @@ class _Rings:
             parts, part_feature = shapely.get_parts(geoms, return_index=True)  # all Polygons
         rings, ring_part = shapely.get_rings(parts, return_index=True)
         xyz, point_ring = shapely.get_coordinates(rings, include_z=True, return_index=True)
+        if local is not None:
+            xyz = local(xyz, part_feature[ring_part[point_ring]])
         xy = np.ascontiguousarray(xyz[:, :2])
         z = np.nan_to_num(xyz[:, 2], nan=0.0)  # 2D footprints stand at z = 0
         if xy.size and not (np.isfinite(xy).all() and np.isfinite(z).all()):
@@ -197,9 +212,10 @@ def _extrude(
     tops: np.ndarray,
     floors: np.ndarray,
     origin: Origin | None,
+    local: LocalFrame | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Positions, normals, feature-local indices plus per-feature vertex and index offsets (length n+1)."""
-    rings = _Rings(polygons)
+    rings = _Rings(polygons, local)
     n_feat = rings.feature_count
     xy = rings.xy
     n_points = xy.shape[0]
@@ -306,6 +322,33 @@ def _extrude(
     return positions, normals, triangles.reshape(-1), vert_off, 3 * tri_off
 
 
+def _extrude_in_halves(
+    polygons: Sequence[shapely.Polygon | shapely.MultiPolygon],
+    bases: np.ndarray,
+    tops: np.ndarray,
+    floors: np.ndarray,
+    origin: Origin | None,
+    local: LocalFrame | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """_extrude's arrays, computed for each half of the features in its own thread (numpy and shapely
+    release the GIL on large arrays: 1.5x on two cores); every feature's output is what one call gives."""
+    n = len(polygons)
+    if n < _MIN_FEATURES_PER_THREAD * 2 or (os.cpu_count() or 1) < 2:
+        return _extrude(polygons, bases, tops, floors, origin, local)
+
+    def half(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        shifted = None if local is None else (lambda xyz, feature: local(xyz, feature + lo))
+        return _extrude(polygons[lo:hi], bases[lo:hi], tops[lo:hi], floors[lo:hi], origin, shifted)
+
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            first, second = pool.map(half, (0, n // 2), (n // 2, n))
+    except GeometryError:  # redone in one piece so the message numbers the feature in the whole input
+        return _extrude(polygons, bases, tops, floors, origin, local)
+    return (np.concatenate([first[0], second[0]]), np.concatenate([first[1], second[1]]), np.concatenate([first[2], second[2]]),
+            np.r_[first[3], second[3][1:] + first[3][-1]], np.r_[first[4], second[4][1:] + first[4][-1]])
+
+
 def _as_heights(values, n: int, what: str) -> np.ndarray:
     arr = np.broadcast_to(np.asarray(values, dtype=np.float64), (n,))
     if not np.isfinite(arr).all():
@@ -365,9 +408,34 @@ def extrude_footprints(
     points) come back with empty arrays; callers may drop them. `colors` is one RGBA for all or
     one per feature; `groups` fills FeatureMesh.group.
     """
-    n = len(polygons_enu)
-    if not (len(keys) == len(properties) == n):
-        raise GeometryError(f"got {n} footprints but {len(keys)} keys and {len(properties)} property rows")
+    batch = extrude_footprints_batch(polygons_enu, bases, tops, keys, properties, colors, groups=groups, floor=floor, origin=origin)
+    return batch.meshes()
+
+
+def extrude_footprints_batch(
+    polygons: Sequence[shapely.Polygon | shapely.MultiPolygon],
+    bases: np.ndarray,
+    tops: np.ndarray,
+    keys: Sequence[str],
+    properties: Sequence[dict[str, PropertyValue]] | dict[str, list[PropertyValue]],
+    colors: Color | Sequence[Color] | None = None,
+    *,
+    groups: Sequence[str | None] | None = None,
+    floor: bool | None = None,
+    origin: Origin | None = None,
+    local: LocalFrame | None = None,
+) -> FeatureBatch:
+    """`extrude_footprints` as one FeatureBatch (for build_tileset), without an object per feature.
+
+    `properties` are rows (one dict per feature) or columns (name -> one value per feature, None
+    where missing). `local` maps the polygons' coordinates to local ENU metres first (default:
+    they already are).
+    """
+    n = len(polygons)
+    rows_given = len(properties) if not isinstance(properties, Mapping) else n
+    bad_column = [name for name, column in properties.items() if len(column) != n] if isinstance(properties, Mapping) else []
+    if not (len(keys) == rows_given == n) or bad_column:
+        raise GeometryError(f"got {n} footprints but {len(keys)} keys and {rows_given} property rows {bad_column or ''}".rstrip())
     bases_arr = _as_heights(bases, n, "base")
     tops_arr = _as_heights(tops, n, "top")
     below = np.flatnonzero(tops_arr < bases_arr)
@@ -375,29 +443,19 @@ def extrude_footprints(
         i = int(below[0])
         raise GeometryError(f"feature {keys[i]!r}: top {tops_arr[i]} m is below base {bases_arr[i]} m")
     if colors is None:
-        color_list: Sequence[Color] | None = None
-        default_color = FeatureMesh.__dataclass_fields__["color"].default
+        colour_of: list[tuple[float, float, float, float]] = [FeatureMesh.__dataclass_fields__["color"].default] * n
     elif len(colors) == 4 and not isinstance(colors[0], (tuple, list, np.ndarray)):
-        color_list, default_color = None, tuple(float(c) for c in colors)  # type: ignore[arg-type]
+        colour_of = [tuple(float(c) for c in colors)] * n  # type: ignore[misc, union-attr]
     else:
-        color_list, default_color = colors, None  # type: ignore[assignment]
-        if len(color_list) != n:
-            raise GeometryError(f"got {len(color_list)} colours for {n} footprints")
-    positions, normals, indices, vert_off, idx_off = _extrude(
-        polygons_enu, bases_arr, tops_arr, _floor_flags(floor, bases_arr), origin
+        if len(colors) != n:
+            raise GeometryError(f"got {len(colors)} colours for {n} footprints")
+        colour_of = [c if type(c) is tuple else tuple(c) for c in colors]  # type: ignore[misc, arg-type]
+    positions, normals, indices, vert_off, idx_off = _extrude_in_halves(
+        polygons, bases_arr, tops_arr, _floor_flags(floor, bases_arr), origin, local
     )
-    vo, io = vert_off.tolist(), idx_off.tolist()
-    meshes = []
-    for i in range(n):
-        meshes.append(
-            FeatureMesh(
-                key=keys[i],
-                positions=positions[vo[i] : vo[i + 1]],
-                indices=indices[io[i] : io[i + 1]],
-                normals=normals[vo[i] : vo[i + 1]],
-                color=default_color if color_list is None else tuple(color_list[i]),  # type: ignore[arg-type]
-                properties=properties[i],
-                group=None if groups is None else groups[i],
-            )
-        )
-    return meshes
+    palette = list(dict.fromkeys(colour_of))  # first-seen order, as gather_geometry numbers them
+    colour_index = {c: i for i, c in enumerate(palette)}
+    geometry = TileGeometry(positions, normals, indices, np.diff(vert_off), np.diff(idx_off),
+                            np.fromiter(map(colour_index.__getitem__, colour_of), dtype=np.int64, count=n), palette)
+    rows, columns = (None, properties) if isinstance(properties, Mapping) else (list(properties), None)
+    return FeatureBatch(geometry, list(keys), rows=rows, columns=columns, groups=None if groups is None else list(groups))

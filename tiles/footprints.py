@@ -7,8 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 import shapely
 
-from tiles.enu import Origin, lonlat_geometries_to_enu
-from tiles.extrude import Color, extrude_footprints
+from tiles.batch import FeatureBatch
+from tiles.enu import Origin, lonlat_coordinates_to_enu
+from tiles.extrude import Color, extrude_footprints_batch
 from tiles.mesh import FeatureMesh, PropertyValue
 
 
@@ -36,5 +37,25 @@ def footprints_to_meshes(
     the curved ground in the origin's ENU frame and extruded along its local vertical, so
     buildings kilometres from the origin neither float above the ground nor lean.
     """
-    footprints = lonlat_geometries_to_enu(origin, geometries_wgs84, ground)
-    return extrude_footprints(footprints, bases, tops, keys, properties, colors, origin=origin)
+    return footprints_to_batch(geometries_wgs84, bases, tops, keys, properties, origin=origin, colors=colors, ground=ground).meshes()
+
+
+def footprints_to_batch(
+    geometries_wgs84: Sequence[shapely.Geometry] | np.ndarray,
+    bases: np.ndarray,
+    tops: np.ndarray,
+    keys: Sequence[str],
+    properties: Sequence[dict[str, PropertyValue]] | dict[str, list[PropertyValue]],
+    *,
+    origin: Origin,
+    colors: Color | Sequence[Color] | None = None,
+    ground: float | np.ndarray = 0.0,
+) -> FeatureBatch:
+    """`footprints_to_meshes` as one FeatureBatch for build_tileset (no object per feature); `properties`
+    are rows or columns (see extrude_footprints_batch)."""
+    ground_of = np.broadcast_to(np.asarray(ground, dtype=np.float64), (len(keys),))
+
+    def to_enu(lonlat: np.ndarray, feature: np.ndarray) -> np.ndarray:
+        return lonlat_coordinates_to_enu(origin, lonlat, ground_of[feature])
+
+    return extrude_footprints_batch(geometries_wgs84, bases, tops, keys, properties, colors, origin=origin, local=to_enu)

@@ -18,7 +18,7 @@ import numpy as np
 
 from tiles.errors import GeometryError, TilesError
 from tiles.mesh import FeatureMesh
-from tiles.metadata import EncodedProperty, PropertyTable, infer_property_types, property_ids
+from tiles.metadata import EncodedProperty, PropertyTable, block_rows, infer_column_types, property_columns, property_ids
 
 GLB_MAGIC = 0x46546C67  # "glTF"
 CHUNK_JSON = 0x4E4F534A
@@ -137,8 +137,8 @@ class TileGeometry:
     def take(self, rows: np.ndarray) -> TileGeometry:
         """The geometry of features `rows` (in that order), gathered with vectorised indexing."""
         vertex_counts, index_counts = self.vertex_counts[rows], self.index_counts[rows]
-        vertex_rows = _block_rows(self.vertex_starts[:-1][rows], vertex_counts)
-        index_rows = _block_rows(np.r_[0, np.cumsum(self.index_counts)][:-1][rows], index_counts)
+        vertex_rows = block_rows(self.vertex_starts[:-1][rows], vertex_counts)
+        index_rows = block_rows(np.r_[0, np.cumsum(self.index_counts)][:-1][rows], index_counts)
         return TileGeometry(_take_rows(self.positions, vertex_rows), _take_rows(self.normals, vertex_rows),
                             self.indices.take(index_rows), vertex_counts, index_counts, self.colour_ids[rows],
                             self.palette)
@@ -148,12 +148,6 @@ def _take_rows(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """values[rows] for a C-contiguous (n, k) array, moving each row as one opaque item (~1.5x faster)."""
     row = np.dtype((np.void, values.dtype.itemsize * values.shape[1]))
     return np.ascontiguousarray(values).view(row).ravel().take(rows).view(values.dtype).reshape(-1, values.shape[1])
-
-
-def _block_rows(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Concatenated ranges [start, start + count) for each block, without a Python loop."""
-    block_starts_in_output = np.r_[0, np.cumsum(counts)[:-1]]
-    return np.arange(int(counts.sum()), dtype=np.int64) + np.repeat(starts - block_starts_in_output, counts)
 
 
 def gather_geometry(meshes: Sequence[FeatureMesh]) -> TileGeometry:
@@ -220,8 +214,9 @@ def write_glb(
     meshes = list(meshes)
     if not meshes:
         raise TilesError("cannot write a glTF tile without features")
-    types = dict(property_types) if property_types is not None else infer_property_types(m.properties for m in meshes)
-    table = PropertyTable([m.key for m in meshes], [m.properties for m in meshes], types)
+    columns = property_columns(m.properties for m in meshes)
+    types = dict(property_types) if property_types is not None else infer_column_types(columns)
+    table = PropertyTable([m.key for m in meshes], columns, types)
     return encode_tile(gather_geometry(meshes), table.take(), class_name=class_name, y_up=y_up)
 
 
@@ -253,9 +248,9 @@ def encode_tile(geometry: TileGeometry, table: Sequence[EncodedProperty], *, cla
         if used_colours.size == 1:  # one primitive: use the concatenated arrays as they are
             colour_positions, colour_normals, colour_indices = all_positions, all_normals, all_indices
         else:  # rows of this colour's vertices and indices, without a per-feature loop
-            vertex_rows = _block_rows(vertex_starts[members], counts)
+            vertex_rows = block_rows(vertex_starts[members], counts)
             colour_positions, colour_normals = all_positions[vertex_rows], all_normals[vertex_rows]
-            colour_indices = all_indices[_block_rows(index_starts[members], member_index_counts)]
+            colour_indices = all_indices[block_rows(index_starts[members], member_index_counts)]
         local_pos = _to_gltf_axes(colour_positions, y_up, centre)
         local_nrm = _unit(_to_gltf_axes(colour_normals, y_up))
         feature_ids = np.repeat(members.astype(np.float32), counts)  # FLOAT: exact below 2^24 features

@@ -116,7 +116,8 @@ def _mesh_instances(gltf: dict) -> list[tuple[int, np.ndarray]]:
     return out
 
 
-def _decode_property(definition: dict, column: dict, count: int, gltf: dict, binary: bytes) -> list:
+def _decode_property(definition: dict, column: dict, count: int, gltf: dict, binary: bytes, values: bool = True) -> list | None:
+    """A property column's values (None for noData); with values=False only checked (same errors), returning None."""
     kind = definition.get("type")
     if definition.get("array") or kind not in ("STRING", "SCALAR", "BOOLEAN"):
         raise TilesError(f"decode_glb reads STRING, SCALAR and BOOLEAN properties, not {kind} arrays/vectors")
@@ -126,30 +127,55 @@ def _decode_property(definition: dict, column: dict, count: int, gltf: dict, bin
         bits = np.unpackbits(np.frombuffer(values_bytes, dtype=np.uint8), bitorder="little")
         if bits.size < count:
             raise TilesError("BOOLEAN column shorter than the table count")
-        return [bool(b) for b in bits[:count]]
+        return [bool(b) for b in bits[:count]] if values else None
     if kind == "STRING":
         offset_dtype = _OFFSET_DTYPES[column.get("stringOffsetType", "UINT32")]
         offsets_bytes, _ = _view_bytes(gltf, binary, column["stringOffsets"])
         offsets = np.frombuffer(offsets_bytes, dtype=offset_dtype)
         if offsets.size < count + 1 or int(offsets[count]) > len(values_bytes):
             raise TilesError("STRING offsets do not cover the table count")
+        if not values and _strings_are_utf8(values_bytes, offsets[: count + 1].astype(np.int64)):
+            return None
         strings = [values_bytes[int(offsets[i]) : int(offsets[i + 1])].decode("utf-8") for i in range(count)]
         return [None if s == no_data else s for s in strings]
     dtype = np.dtype(_METADATA_DTYPES[definition["componentType"]])
     if len(values_bytes) < dtype.itemsize * count:
         raise TilesError("SCALAR column shorter than the table count")
+    if not values:
+        return None
     numbers = np.frombuffer(values_bytes, dtype=dtype, count=count).tolist()
     return [None if no_data is not None and v == no_data else v for v in numbers]
 
 
-def decode_glb(data: bytes, *, y_up: bool = True) -> dict:
+def _strings_are_utf8(data: bytes, offsets: np.ndarray) -> bool:
+    """Whether every string data[offsets[i]:offsets[i + 1]] is valid UTF-8, without a Python object per string.
+
+    For non-decreasing offsets that holds exactly when the covered bytes decode as a whole and no
+    offset falls inside a character (on a continuation byte 10xxxxxx). Otherwise False, and the
+    caller decodes string by string to find the error.
+    """
+    if offsets.size < 2:
+        return True
+    if (np.diff(offsets) < 0).any():
+        return False
+    start, end = int(offsets[0]), int(offsets[-1])
+    try:
+        data[start:end].decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    inner = offsets[offsets < end]
+    return not ((np.frombuffer(data, dtype=np.uint8)[inner] & 0xC0) == 0x80).any()
+
+
+def decode_glb(data: bytes, *, y_up: bool = True, property_values: bool = True) -> dict:
     """Decode a GLB tile: positions/normals in the tile's z-up frame (metres), feature ids, decoded property tables.
 
     Returns positions (n,3) float64 with node transforms applied and the glTF y-up axis turned back
     to z-up (as 3D Tiles does), normals (n,3), indices (m,) into positions, feature_ids (n,) int64
     (-1 where a primitive has none), materials per vertex (material_of_vertex), and `tables`: a list
     of {class, count, properties: {id: [values, None for noData]}, names: {id: name}}; `properties`
-    and `count` repeat table 0 for convenience.
+    and `count` repeat table 0 for convenience. With `property_values=False` every column is still
+    checked (the same errors are raised) but its values are None: for structural checks.
     """
     gltf, binary = split_glb(data)
     meshes = gltf.get("meshes", [])
@@ -205,7 +231,7 @@ def decode_glb(data: bytes, *, y_up: bool = True) -> dict:
         for property_id, column in table.get("properties", {}).items():
             if property_id not in definitions:
                 raise TilesError(f"property table column {property_id!r} is not in class {table['class']!r}")
-            decoded[property_id] = _decode_property(definitions[property_id], column, table["count"], gltf, binary)
+            decoded[property_id] = _decode_property(definitions[property_id], column, table["count"], gltf, binary, property_values)
             names[property_id] = definitions[property_id].get("name", property_id)
         tables.append({"class": table["class"], "count": table["count"], "properties": decoded, "names": names})
     return {

@@ -38,6 +38,12 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 KEY_PROPERTY = "key"  # FeatureMesh.key is always stored under this property name
 
 
+def block_rows(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Concatenated ranges [start, start + count) for each block, without a Python loop."""
+    block_starts_in_output = np.r_[0, np.cumsum(counts)[:-1]]
+    return np.arange(int(counts.sum()), dtype=np.int64) + np.repeat(starts - block_starts_in_output, counts)
+
+
 def _is_missing(value: object) -> bool:
     return value is None or (isinstance(value, (float, np.floating)) and math.isnan(value))
 
@@ -55,14 +61,26 @@ def _kind(python_type: type) -> str:
     return "str"
 
 
-def infer_property_types(rows: Iterable[Mapping[str, PropertyValue]]) -> dict[str, str]:
-    """Metadata type per property name over all rows, in first-seen order (see module doc for the rules)."""
+PropertyColumns = Mapping[str, Sequence[PropertyValue]]  # name -> one value per feature (None: missing)
+
+
+def property_columns(rows: Iterable[Mapping[str, PropertyValue]]) -> dict[str, list[PropertyValue]]:
+    """Rows of properties -> columns, names in first-seen order, None where a row lacks a name."""
     rows = rows if isinstance(rows, list) else list(rows)
     names = dict.fromkeys(name for row in rows for name in row)
+    return {name: [row.get(name) for row in rows] for name in names}
+
+
+def infer_property_types(rows: Iterable[Mapping[str, PropertyValue]]) -> dict[str, str]:
+    """Metadata type per property name over all rows, in first-seen order (see module doc for the rules)."""
+    return infer_column_types(property_columns(rows))
+
+
+def infer_column_types(columns: PropertyColumns) -> dict[str, str]:
+    """Metadata type per property column, in the columns' order (see module doc for the rules)."""
     types: dict[str, str] = {}
-    for name in names:
-        # Column-wise: one pass to collect values, then classify their distinct Python types.
-        column = [row.get(name) for row in rows]
+    for name, column in columns.items():
+        # Classify the column's distinct Python types, not each value.
         kinds = {_kind(t) for t in set(map(type, column))} - {"none"}
         if "str" in kinds or not kinds:
             types[name] = "STRING"
@@ -175,7 +193,8 @@ class PreparedColumn:
         self.property_id = property_id
         self.type = type_
         self.schema: dict = {"name": name} if name != property_id else {}
-        self.texts: list[str] = []
+        self.text = np.zeros(0, dtype=np.uint8)  # STRING: all values' UTF-8 bytes, back to back
+        self.starts = np.zeros(0, dtype=np.int64)  # STRING: where each value starts in `text`
         if type_ == "BOOLEAN":
             self.schema["type"] = "BOOLEAN"
             if {_kind(t) for t in set(map(type, column))} <= {"none", "bool"}:
@@ -184,12 +203,16 @@ class PreparedColumn:
                 self.values = np.array([False if _is_missing(v) else _convert(name, type_, v) for v in column], dtype=bool)
         elif type_ == "STRING":
             self.schema.update(type="STRING", noData="")
-            self.texts = [v if type(v) is str else "" if _is_missing(v) else _convert(name, type_, v) for v in column]
-            joined = "".join(self.texts)
+            texts = [v if type(v) is str else "" if _is_missing(v) else _convert(name, type_, v) for v in column]
+            joined = "".join(texts)
+            encoded = joined.encode("utf-8")
             # UTF-8 byte length per text; all-ASCII columns (the common case) skip per-text encoding.
-            ascii_only = len(joined.encode("utf-8")) == len(joined)
-            lengths = map(len, self.texts if ascii_only else (t.encode("utf-8") for t in self.texts))
-            self.values = np.fromiter(lengths, dtype=np.int64, count=len(self.texts))
+            lengths = map(len, texts if len(encoded) == len(joined) else (t.encode("utf-8") for t in texts))
+            self.values = np.fromiter(lengths, dtype=np.int64, count=len(texts))
+            # Tiles then gather byte ranges with numpy, not one Python string per feature and tile.
+            self.text = np.frombuffer(encoded, dtype=np.uint8)
+            self.starts = np.zeros(len(texts), dtype=np.int64)
+            np.cumsum(self.values[:-1], out=self.starts[1:])
         else:
             self.schema.update(type="SCALAR", componentType=type_, noData=_NO_DATA[type_])
             self.values = _scalar_column(name, type_, column)
@@ -197,13 +220,12 @@ class PreparedColumn:
     def take(self, rows: np.ndarray | None) -> EncodedProperty:
         """Encode the given feature rows (None: all), in that order, as a table property."""
         if self.type == "STRING":
-            picked = self.texts if rows is None else [self.texts[i] for i in rows.tolist()]
             lengths = self.values if rows is None else self.values[rows]
-            offsets = np.zeros(len(picked) + 1, dtype=np.int64)
+            offsets = np.zeros(lengths.size + 1, dtype=np.int64)
             np.cumsum(lengths, out=offsets[1:])
             if offsets[-1] > np.iinfo(np.uint32).max:
                 raise MetadataError(f"property {self.property_id!r}: more than 4 GiB of text in one tile")
-            data = "".join(picked).encode("utf-8")
+            data = self.text.tobytes() if rows is None else self.text[block_rows(self.starts[rows], lengths)].tobytes()
             return EncodedProperty(self.property_id, self.schema, data, offsets.astype(np.uint32).tobytes())
         values = self.values if rows is None else self.values[rows]
         if self.type == "BOOLEAN":
@@ -214,14 +236,13 @@ class PreparedColumn:
 class PropertyTable:
     """The key column plus every typed property (in `types` order), prepared once for many tiles."""
 
-    def __init__(
-        self, keys: Sequence[str], rows: Sequence[Mapping[str, PropertyValue]], types: Mapping[str, str]
-    ) -> None:
+    def __init__(self, keys: Sequence[str], columns: PropertyColumns, types: Mapping[str, str]) -> None:
         ids = property_ids(list(types), reserved=(KEY_PROPERTY,))  # the feature key owns the id "key"
         self.columns = [PreparedColumn(KEY_PROPERTY, KEY_PROPERTY, "STRING", list(keys))]
         self.columns[0].schema["description"] = "stable feature id (database id or IFC GlobalId)"
+        missing = [None] * len(keys)
         for name, type_ in types.items():
-            self.columns.append(PreparedColumn(name, ids[name], type_, [row.get(name) for row in rows]))
+            self.columns.append(PreparedColumn(name, ids[name], type_, columns.get(name, missing)))
 
     def take(self, rows: np.ndarray | None = None) -> list[EncodedProperty]:
         """Encoded columns for the given feature rows (None: all)."""

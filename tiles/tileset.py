@@ -25,14 +25,17 @@ import numpy as np
 
 from tiles.enu import Origin, enu_to_ecef_matrix
 from tiles.errors import TilesError
-from tiles.glb import TileGeometry, encode_tile, gather_geometry
+from tiles.batch import FeatureBatch
+from tiles.glb import TileGeometry, encode_tile
 from tiles.mesh import FeatureMesh
-from tiles.metadata import KEY_PROPERTY, PropertyTable, infer_property_types, property_ids
+from tiles.metadata import KEY_PROPERTY, PropertyTable, infer_column_types, property_ids
+from tiles.parallel import fork_map
 from tiles.sink import ContentSink
 
 _MIN_HALF_SIZE_M = 0.01  # flat or point-like features still get a box with volume
 _GROUP_FAN_OUT = 8  # at most this many children when splitting by group
 _SPATIAL_FAN_OUT_LEVELS = 2  # two kd levels -> up to 4 children
+_MIN_TILES_PER_WORKER = 16  # below this a fork (and the idle-core sample) costs more than it saves
 
 
 @dataclass
@@ -44,7 +47,7 @@ class _Tile:
 class _Features:
     """Per-feature bounds, sizes and importance, from the concatenated geometry with vectorised reductions."""
 
-    def __init__(self, meshes: list[FeatureMesh], geometry: TileGeometry) -> None:
+    def __init__(self, groups: list[str | None], geometry: TileGeometry) -> None:
         starts = geometry.vertex_starts[:-1]
         lo = np.stack([np.minimum.reduceat(geometry.positions[:, k], starts) for k in range(3)], axis=1)
         hi = np.stack([np.maximum.reduceat(geometry.positions[:, k], starts) for k in range(3)], axis=1)
@@ -56,7 +59,6 @@ class _Features:
         self.size = np.sqrt(np.einsum("ij,ij->i", extent, extent))  # bounding-box diagonal, m
         self.importance = extent[:, 0] * extent[:, 1] * extent[:, 2]  # bounding-box volume, m^3
         self.vertices = geometry.vertex_counts
-        groups = [m.group for m in meshes]
         names = sorted({g for g in groups if g is not None})
         code = {g: i for i, g in enumerate(names)}
         self.group = np.array([-1 if g is None else code[g] for g in groups], dtype=np.int64)
@@ -120,12 +122,28 @@ def _box(lo: np.ndarray, hi: np.ndarray) -> list[float]:
     return [float(c[0]), float(c[1]), float(c[2]), float(h[0]), 0.0, 0.0, 0.0, float(h[1]), 0.0, 0.0, 0.0, float(h[2])]
 
 
-def _count_tiles(tile: _Tile) -> int:
-    return 1 + sum(_count_tiles(c) for c in tile.children)
+def _preorder(tile: _Tile) -> list[_Tile]:
+    """Tiles in the order the JSON lists them: a tile, then each child's subtree."""
+    out, stack = [], [tile]
+    while stack:
+        tile = stack.pop()
+        out.append(tile)
+        stack.extend(reversed(tile.children))
+    return out
+
+
+def _without_empty(batch: FeatureBatch) -> tuple[FeatureBatch, list[str]]:
+    """Features with triangles, and the keys of those without."""
+    geometry = batch.geometry
+    has_triangles = (geometry.vertex_counts > 0) & (geometry.index_counts > 0)
+    if has_triangles.all():
+        return batch, []
+    skipped = [batch.keys[i] for i in np.flatnonzero(~has_triangles).tolist()]
+    return batch.take(np.flatnonzero(has_triangles)), skipped
 
 
 def build_tileset(
-    meshes: Iterable[FeatureMesh],
+    meshes: Iterable[FeatureMesh] | FeatureBatch,
     *,
     origin: Origin,
     sink: ContentSink,
@@ -134,46 +152,60 @@ def build_tileset(
     progress: Callable[[int, int], None] | None = None,
     property_types: Mapping[str, str] | None = None,
     max_vertices_per_tile: int = 400_000,
+    workers: int | None = None,
 ) -> dict:
-    """FeatureMeshes (local ENU metres about `origin`) -> tileset.json dict (3D Tiles 1.1); GLB content goes to `sink`.
+    """FeatureMeshes or a FeatureBatch (local ENU metres about `origin`) -> tileset.json dict (3D Tiles 1.1); GLB content goes to `sink`.
 
     root.transform is the ENU->ECEF matrix of `origin` (column-major), boxes are in the local ENU
     frame. Features without triangles are skipped (their keys are listed in
     extras.parktwin.skippedEmpty). Property types are inferred once over all features (or taken
     from `property_types`) so every tile shares one schema. `max_vertices_per_tile` (~12 MB of GLB)
     keeps detailed BIM tiles streamable; a single feature above it still gets its own tile.
-    `progress(done, total)` is called after each tile's content is stored.
+    Tiles are encoded in forked processes on idle cores (`workers`: how many at most; 1: in this
+    process); the output does not depend on it. `progress(done, total)` is called after each
+    tile's content is stored.
     """
     if max_features_per_tile < 1 or max_vertices_per_tile < 1:
         raise TilesError("max_features_per_tile and max_vertices_per_tile must be at least 1")
-    all_meshes = list(meshes)
-    kept = [m for m in all_meshes if m.positions.shape[0] and np.asarray(m.indices).size]
-    skipped = [m.key for m in all_meshes if not (m.positions.shape[0] and np.asarray(m.indices).size)]
-    if not kept:
+    if isinstance(meshes, FeatureBatch):
+        batch, skipped = _without_empty(meshes)
+    else:
+        all_meshes = list(meshes)
+        kept = [m for m in all_meshes if m.positions.shape[0] and np.asarray(m.indices).size]
+        skipped = [m.key for m in all_meshes if not (m.positions.shape[0] and np.asarray(m.indices).size)]
+        batch = FeatureBatch.from_meshes(kept) if kept else None  # type: ignore[assignment]
+    if batch is None or len(batch) == 0:
         raise TilesError("no feature has any triangles: nothing to tile")
-    types = dict(property_types) if property_types is not None else infer_property_types(m.properties for m in kept)
+    columns = batch.property_columns()
+    types = dict(property_types) if property_types is not None else infer_column_types(columns)
     # Geometry and property columns are gathered once, in input order; each tile then takes its
     # rows with vectorised indexing instead of touching 500 scattered Python objects.
-    geometry = gather_geometry(kept)
-    table = PropertyTable([m.key for m in kept], [m.properties for m in kept], types)
-    features = _Features(kept, geometry)
-    root = _build_tree(np.arange(len(kept)), features, max_features_per_tile, max_vertices_per_tile)
-    total = _count_tiles(root)
-    done = 0
+    geometry = batch.geometry
+    table = PropertyTable(batch.keys, columns, types)
+    features = _Features(batch.group_of(), geometry)
+    root = _build_tree(np.arange(len(batch)), features, max_features_per_tile, max_vertices_per_tile)
+    tiles = _preorder(root)
+    # Each tile's features with groups together; the tiles' contents are independent of each other.
+    members = [t.members[np.lexsort((t.members, features.group[t.members]))] for t in tiles]
+
+    def encode(rows: np.ndarray) -> bytes:
+        return encode_tile(geometry.take(rows), table.take(rows), class_name=class_name, y_up=True)
+
+    contents = fork_map(encode, members, min_items_per_worker=_MIN_TILES_PER_WORKER, workers=workers)
+    uris: dict[int, str] = {}
+    for done, (tile, content) in enumerate(zip(tiles, contents), start=1):
+        uris[id(tile)] = sink.put(content, suffix=".glb")
+        if progress is not None:
+            progress(done, len(tiles))
+    member_of = {id(t): m for t, m in zip(tiles, members)}
 
     def emit(tile: _Tile) -> tuple[dict, np.ndarray, np.ndarray, float]:
         """Tile JSON, its box extent, and the largest feature size in its subtree."""
-        nonlocal done
-        members = tile.members[np.lexsort((tile.members, features.group[tile.members]))]  # groups together
-        content_lo = features.lo[members].min(axis=0)
-        content_hi = features.hi[members].max(axis=0)
-        content = encode_tile(geometry.take(members), table.take(members), class_name=class_name, y_up=True)
-        uri = sink.put(content, suffix=".glb")
-        done += 1
-        if progress is not None:
-            progress(done, total)
+        rows = member_of[id(tile)]
+        content_lo = features.lo[rows].min(axis=0)
+        content_hi = features.hi[rows].max(axis=0)
         lo, hi = content_lo.copy(), content_hi.copy()
-        own_size = float(features.size[members].max())
+        own_size = float(features.size[rows].max())
         children_json, children_size = [], 0.0
         for child in tile.children:
             child_json, child_lo, child_hi, child_size = emit(child)
@@ -183,7 +215,7 @@ def build_tileset(
         node: dict = {
             "boundingVolume": {"box": _box(lo, hi)},
             "geometricError": children_size,  # the largest feature not shown until children load
-            "content": {"uri": uri, "boundingVolume": {"box": _box(content_lo, content_hi)}},
+            "content": {"uri": uris[id(tile)], "boundingVolume": {"box": _box(content_lo, content_hi)}},
         }
         if children_json:
             node["children"] = children_json
@@ -200,8 +232,8 @@ def build_tileset(
         "root": root_json,
         "extras": {"parktwin": {
             "class": class_name,
-            "featureCount": len(kept),
-            "tileCount": total,
+            "featureCount": len(batch),
+            "tileCount": len(tiles),
             "origin": {"lon": origin.lon, "lat": origin.lat, "height": origin.height},
             "properties": {KEY_PROPERTY: {"name": KEY_PROPERTY, "type": "STRING"}}
             | {ids[name]: {"name": name, "type": type_} for name, type_ in types.items()},

@@ -5,15 +5,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+import orjson
 import shapely
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tiles.enu import Origin
-from tiles.footprints import footprints_to_meshes, origin_for
+from tiles.batch import FeatureBatch
+from tiles.footprints import footprints_to_batch, origin_for
 from tiles.sink import MemorySink
 from tiles.tileset import build_tileset
 from twin.db.models import Feature, Park, Tileset
@@ -47,20 +49,21 @@ def build_buildings(session: Session, *, park: Park, slug: str = "buildings", fo
     rows = _building_rows(session, park)
     if not rows:
         raise InvalidInput(f"park '{park.slug}' has no buildings with heights to tile")
-    origin = _origin(session, park, rows)
-    meshes = rows_to_meshes(rows, origin=origin)
+    footprints = shapely.from_wkb([r.wkb for r in rows])  # parsed once, for the origin and the extrusion
+    origin = _origin(session, park, footprints)
+    batch = rows_to_batch(rows, footprints, origin=origin)
     sink = MemorySink()
 
     def step(done: int, total: int) -> None:
         if progress:
             progress("tiles", done, total)
 
-    tileset = build_tileset(meshes, origin=origin, sink=sink, max_features_per_tile=max_features_per_tile, class_name="building", progress=step)
+    tileset = build_tileset(batch, origin=origin, sink=sink, max_features_per_tile=max_features_per_tile, class_name="building", progress=step)
     record = tileset_queries.publish(session, park=park, new=tileset_queries.NewTileset(
         slug=slug, title="建筑", title_en="Buildings", source_kind="gis", source_ref="features:building",
         source_hash=digest, tileset=tileset, blobs=sink.blobs,
     ))
-    return BuildResult(tileset=record, skipped=False, features=len(meshes))
+    return BuildResult(tileset=record, skipped=False, features=len(batch))
 
 
 def _building_filter(park: Park) -> tuple[Any, ...]:
@@ -76,8 +79,7 @@ def _source_state(session: Session, park: Park) -> str:
     return hashlib.sha256(state.encode()).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class BuildingRow:
+class BuildingRow(NamedTuple):  # a tuple: 100k frozen dataclasses took 0.4 s to build
     code: str
     name: str | None
     name_en: str | None
@@ -91,39 +93,53 @@ class BuildingRow:
 
 
 def _building_rows(session: Session, park: Park) -> list[BuildingRow]:
-    """The park's buildings read with a binary cursor (WKB as bytes; no ORM objects: 100k rows in ~1 s)."""
+    """The park's buildings read with a binary cursor (WKB as bytes; no ORM objects: 100k rows in ~0.3 s)."""
     raw = session.connection().connection.driver_connection
     with raw.cursor(binary=True) as cursor:
         cursor.execute(
-            "SELECT code, name, name_en, kind, ST_AsBinary(geom), base_height, top_height, height_source, storeys, properties "
+            "SELECT code, name, name_en, kind, ST_AsBinary(geom), base_height, top_height, height_source, storeys, properties::text "
             "FROM features WHERE park_id = %s AND kind = ANY(%s) AND top_height IS NOT NULL AND ST_Dimension(geom) = 2 ORDER BY id",
             (park.id, list(BUILDING_KINDS)))
-        return [BuildingRow(*row) for row in cursor.fetchall()]
+        # JSONB as text parsed with orjson: psycopg's jsonb loader (json.loads) was 70% of the fetch.
+        return [BuildingRow(*row[:9], orjson.loads(row[9]) if row[9] is not None else None) for row in cursor.fetchall()]
 
 
-def _origin(session: Session, park: Park, rows: list[Any]) -> Origin:
+def _origin(session: Session, park: Park, footprints: np.ndarray) -> Origin:
     if park.center is not None:
         center = shapely.from_wkb(bytes(session.scalar(select(func.ST_AsBinary(Park.center)).where(Park.id == park.id))))
         return Origin(lon=center.x, lat=center.y, height=0.0)
-    return origin_for(shapely.from_wkb([bytes(r.wkb) for r in rows]))
+    return origin_for(footprints)
 
 
-def tile_properties(row: Any) -> dict[str, Any]:
-    """The property table row of one building: the twin's fields, then scalar source attributes."""
-    own = {
-        "code": row.code, "name": row.name, "name_en": row.name_en, "kind": row.kind,
-        "height": float(row.top_height), "base_height": float(row.base_height), "height_source": row.height_source,
-        "storeys": row.storeys,
+def tile_properties(rows: list[Any]) -> dict[str, list[Any]]:
+    """The buildings' property table, column-wise: scalar source attributes, then the twin's own fields
+    (which win a name clash); names in the order per-row dicts {**source, **own} would first show them."""
+    n = len(rows)
+    own: dict[str, list[Any]] = {
+        "code": [r.code for r in rows], "name": [r.name for r in rows], "name_en": [r.name_en for r in rows],
+        "kind": [r.kind for r in rows], "height": [float(r.top_height) for r in rows],
+        "base_height": [float(r.base_height) for r in rows], "height_source": [r.height_source for r in rows],
+        "storeys": [r.storeys for r in rows],
     }
-    source = {k: v for k, v in (row.properties or {}).items() if isinstance(v, str | int | float | bool) and k not in own}
-    return {**source, **own}
+    source: dict[str, list[Any]] = {}
+    leading = 0  # how many source names the first row has: they come before the own fields
+    for i, row in enumerate(rows):
+        for name, value in (row.properties or {}).items():
+            if isinstance(value, str | int | float | bool) and name not in own:
+                column = source.get(name)
+                if column is None:
+                    column = source[name] = [None] * n
+                column[i] = value
+        if i == 0:
+            leading = len(source)
+    names = list(source)
+    return {**{k: source[k] for k in names[:leading]}, **own, **{k: source[k] for k in names[leading:]}}
 
 
-def rows_to_meshes(rows: list[Any], *, origin: Origin) -> list:
-    """Building rows (code, wkb, heights, properties...) → FeatureMeshes in the origin's frame."""
-    geoms = shapely.from_wkb([bytes(r.wkb) for r in rows])
+def rows_to_batch(rows: list[Any], footprints: np.ndarray, *, origin: Origin) -> FeatureBatch:
+    """Building rows (code, heights, properties...) and their WGS84 footprints → extruded FeatureBatch in the origin's frame."""
     colors = [USE_COLORS.get(str((r.properties or {}).get("use", "")), DEFAULT_COLOR) for r in rows]
-    return footprints_to_meshes(
-        geoms, np.array([r.base_height for r in rows]), np.array([r.top_height for r in rows]),
-        [r.code for r in rows], [tile_properties(r) for r in rows], origin=origin, colors=colors,
+    return footprints_to_batch(
+        footprints, np.array([r.base_height for r in rows]), np.array([r.top_height for r in rows]),
+        [r.code for r in rows], tile_properties(rows), origin=origin, colors=colors,
     )

@@ -12,11 +12,10 @@ from fastapi.responses import FileResponse
 from twin.access.roles import Principal, Role
 from twin.api.auth import ParkPlanner, ParkReader, require
 from twin.api.deps import PageDep, SessionDep, SettingsDep
-from twin.api.schemas.bim import AnchorBody, ModelPublic, UploadAccepted, VersionPublic
+from twin.api.schemas.bim import AnchorBody, ModelPublic, UploadAccepted
 from twin.api.uploads import save_upload
 from twin.db.models import BimModel, BimModelVersion, Park
 from twin.db.queries import bim as bim_queries
-from twin.db.queries import jobs as job_queries
 from twin.errors import InvalidInput, NotFound
 from twin.pipelines.ifc_import import parse_anchor, submit_ifc
 

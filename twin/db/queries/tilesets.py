@@ -103,6 +103,15 @@ def get_blob(session: Session, *, park: Park, slug: str, name: str) -> bytes:
     return data
 
 
+def get_blobs(session: Session, *, tileset: Tileset) -> dict[str, bytes]:
+    """All content blobs of one stored tileset version, by name, in one query (for checks and exports)."""
+    rows = session.execute(
+        select(TileBlob.name, TileBlob.data).join(TilesetBlob, TilesetBlob.blob_name == TileBlob.name)
+        .where(TilesetBlob.tileset_id == tileset.id)
+    )
+    return {name: data for name, data in rows}
+
+
 def source_hash_of_published(session: Session, *, park: Park, slug: str) -> str | None:
     """The source hash of the published version, to skip rebuilding unchanged data."""
     return session.scalar(select(Tileset.source_hash).where(Tileset.park_id == park.id, Tileset.slug == slug, Tileset.published))
