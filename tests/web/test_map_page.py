@@ -43,9 +43,10 @@ def test_the_park_loads_with_every_layer_and_nothing_leaves_loopback(map_page: M
     assert info["ground"]["roads"] == kinds["road"]
     assert info["ground"]["parking"] == kinds["parking_lot"] + kinds["parking_space"]
     assert info["ground"]["green"] == kinds["green"]
-    # the building tiles really arrived (content, not just tileset.json) and the globe is drawn
+    # the building tiles really arrived (content, not just tileset.json); at the park's view the park's
+    # own ground fills the map and the globe is not drawn (see test_the_world_shows_from_far_away)
     assert any("/tilesets/buildings/content/" in url for url in map_page.requests)
-    assert map_page.js("parktwin.viewer.scene.globe.tilesLoaded")
+    assert not map_page.js("parktwin.viewer.scene.globe.show")
     assert map_page.js("parktwin.tiles.tilesets.get('buildings').tilesLoaded")
     hosts = {urlsplit(url).hostname for url in map_page.requests if urlsplit(url).scheme in ("http", "https", "ws", "wss")}
     assert hosts and hosts <= LOOPBACK, f"requests left the machine: {hosts - LOOPBACK}"
@@ -216,3 +217,84 @@ def test_choosing_a_score_indicator_highlights_it_on_the_map(fresh: MapPage, api
     assert fresh.js("parktwin.highlighter.rings.length + parktwin.highlighter.collection.length > 1 || parktwin.highlighter.previousMode !== null")
     fresh.render()
     fresh.screenshot("08-score-indicator")
+
+
+CLUSTER_OF = """(code) => {
+    const a = parktwin.assets, item = a.items.get(code), cell = item.cell, bubble = cell && cell.bubble;
+    const at = bubble && Cesium.SceneTransforms.worldToWindowCoordinates(parktwin.viewer.scene, bubble.position);
+    return {state: item.state, folded: item.folded, halo: !!item.halo && item.halo.show, inCell: !!cell && cell.items.has(item),
+            bubble: bubble ? {image: bubble.image, codes: bubble.id.codes, at: at && {x: at.x, y: at.y}} : null,
+            bubbles: a.bubbles.length};
+}"""
+
+
+def test_clusters_follow_live_state_changes(fresh: MapPage) -> None:
+    """A bubble shows its count and worst state after a member's change; an alarm leaves it and blinks on its
+    own, and rejoins when it clears; picking and clicking the bubble still work."""
+    fresh.js("parktwin.assets.clustering = true; parktwin.assets.recluster(true)")
+    # a bubble of ≥ 4 markers, all normal or offline, so that one member's warning decides its colour
+    code = fresh.js("""() => {
+        for (const cell of parktwin.assets.cells.values()) {
+            const items = [...cell.items];
+            if (cell.bubble && items.length >= 4 && items.every((i) => i.state === 'normal' || i.state === 'offline')) return items[0].code;
+        }
+        return null;
+    }""")
+    assert code, "no bubble at the park view"
+    before = fresh.js(CLUSTER_OF, code)
+    original, count = before["state"], len(before["bubble"]["codes"])
+    assert before["folded"] and before["inCell"] and code in before["bubble"]["codes"]
+    assert before["bubble"]["image"].startswith(f"cluster|{count}|")
+    try:
+        fresh.js("(code) => parktwin.assets.setState(code, 'warning')", code)
+        warned = fresh.js(CLUSTER_OF, code)
+        assert warned["bubble"]["image"] == f"cluster|{count}|warning" and warned["folded"]
+
+        fresh.js("(code) => parktwin.assets.setState(code, 'alarm')", code)
+        alarmed = fresh.js(CLUSTER_OF, code)
+        assert not alarmed["inCell"] and not alarmed["folded"] and alarmed["halo"]
+        assert not fresh.js("(code) => [...parktwin.assets.cells.values()].some((c) => c.bubble && c.bubble.id.codes.includes(code))", code), \
+            "the alarm is still counted in a bubble"
+
+        fresh.js("([code, state]) => parktwin.assets.setState(code, state)", [code, original])
+        back = fresh.js(CLUSTER_OF, code)
+        assert back["inCell"] and back["folded"] and not back["halo"]
+        assert code in back["bubble"]["codes"] and len(back["bubble"]["codes"]) == count
+        assert back["bubble"]["image"] in (f"cluster|{count}|normal", f"cluster|{count}|offline")
+
+        # the bubble is what the mouse finds there, and a click on it flies closer
+        fresh.render()
+        picked = fresh.js("""(at) => { const p = parktwin.viewer.scene.pick(new Cesium.Cartesian2(at.x, at.y));
+            return p && p.id && p.id.type === 'cluster' ? p.id.codes : null; }""", back["bubble"]["at"])
+        assert picked and code in picked
+        height = fresh.js("parktwin.viewer.camera.positionCartographic.height")
+        rect = fresh.js("(() => { const r = parktwin.viewer.scene.canvas.getBoundingClientRect(); return {x: r.left, y: r.top}; })()")
+        click_at(fresh, {"x": rect["x"] + back["bubble"]["at"]["x"], "y": rect["y"] + back["bubble"]["at"]["y"]})
+        wait_until(lambda: fresh.js("parktwin.viewer.camera.positionCartographic.height") < height * 0.8, 20, "the camera to fly to the bubble")
+    finally:
+        fresh.js("([code, state]) => parktwin.assets.setState(code, state)", [code, original])
+        fresh.js("parktwin.assets.recluster(true)")
+
+
+def test_the_world_shows_from_far_away_and_under_a_site_image(fresh: MapPage) -> None:
+    """Zoomed out, the globe and the bundled world imagery appear (from 127.0.0.1 only); back at the park
+    they go; a site image, which lies on the globe, keeps it drawn."""
+    fresh.js("parktwin.viewer.camera.setView({destination: Cesium.Cartesian3.fromDegrees(...parktwin.store.park.center, 50000)})")
+    wait_until(lambda: fresh.js("parktwin.viewer.scene.globe.show && parktwin.viewer.scene.globe.tilesLoaded"), 30, "the globe drawn from 50 km")
+    fresh.render()
+    world = [url for url in fresh.requests if "NaturalEarthII" in url]
+    assert world and all(urlsplit(url).hostname == "127.0.0.1" for url in world)
+    fresh.screenshot("10-world-from-far")
+    fresh.js("parktwin.flyToBbox(parktwin.store.park.bbox, {duration: 0})")
+    wait_until(lambda: not fresh.js("parktwin.viewer.scene.globe.show"), 10, "the globe hidden at the park's view")
+    # a site image (a 2×2 PNG over the park) turns it back on, and removing it turns it off
+    fresh.js("""async () => {
+        const {setSiteImage} = await import('/js/map/site-image.js');
+        const c = document.createElement('canvas'); c.width = c.height = 2;
+        c.getContext('2d').fillRect(0, 0, 2, 2);
+        window.__siteImage = setSiteImage;
+        await setSiteImage(parktwin.viewer, c.toDataURL(), parktwin.store.park.bbox);
+    }""")
+    assert fresh.js("parktwin.viewer.scene.globe.show")
+    fresh.js("async () => { await window.__siteImage(parktwin.viewer, null); }")
+    assert not fresh.js("parktwin.viewer.scene.globe.show")

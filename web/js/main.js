@@ -5,7 +5,7 @@ import { emit, on } from "./bus.js";
 import { applyI18n, nameOf, t } from "./i18n.js";
 import { getSession } from "./session.js";
 import { store, loadLatest, loadStates, loadAlarms, activeAlarms } from "./store.js";
-import { createViewer, flyToBbox, flyToPoint, lightFrom, screenPosition } from "./map/viewer.js";
+import { createViewer, flyToBbox, flyToPoint, globeLoaded, lightFrom, screenPosition } from "./map/viewer.js";
 import { GroundLayers } from "./map/ground.js";
 import { TileLayers } from "./map/tiles.js";
 import { AssetLayer } from "./map/assets.js";
@@ -106,6 +106,9 @@ async function start(slug) {
   lightFrom(viewer, store.park.center || [(bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2]);
   parktwin.timings.viewer = performance.now();
   loaded("viewer");
+  // Building tiles first: their content and shaders are the longest part of the load.
+  const tiles = new TileLayers(viewer);
+  const tilesLoadP = tilesetsP.then((list) => tiles.load(list));
 
   for (const kind of await kindsP) store.kinds.set(kind.kind, kind);
   const [ground, places] = await Promise.all([groundP, placesP]);
@@ -115,7 +118,6 @@ async function start(slug) {
   }
 
   const groundLayers = new GroundLayers(viewer);
-  const tiles = new TileLayers(viewer);
   const origin = store.park.center || [(bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2];
   const assets = new AssetLayer(viewer, origin);
   const coverage = new CoverageLayer(viewer);
@@ -130,9 +132,9 @@ async function start(slug) {
   Object.assign(parktwin, { ground: groundLayers, tiles, assets, coverage, alarmMarkers, highlighter });
   store.assetItems = assets.items;
 
-  // Ground, tiles and devices in parallel; the page is "ready" when all three are drawn.
-  const tilesetList = await tilesetsP;
-  const tilesP = tiles.load(tilesetList).then((results) => {
+  // Ground, tiles and devices in parallel; the page is "ready" when all three are drawn (and the places
+  // are in the store by now, which hideReplacedBuildings needs).
+  const tilesP = tilesLoadP.then((results) => {
     parktwin.tilesetResults = results;
     for (const r of results) if (!r.ok) console.warn(`tileset ${r.slug}:`, r.error);
     hideReplacedBuildings(tiles);
@@ -425,20 +427,6 @@ function toPage(viewer, position) {
   if (!position) return null;
   const rect = viewer.scene.canvas.getBoundingClientRect();
   return { x: rect.left + position.x, y: rect.top + position.y };
-}
-
-/** Resolve once the globe's tiles for the view are loaded: ground layers drape on them. */
-function globeLoaded(viewer) {
-  return new Promise((resolve) => {
-    const check = () => {
-      if (viewer.scene.globe.tilesLoaded) resolve();
-      else {
-        viewer.scene.requestRender();
-        setTimeout(check, 400); // a safety net: Cesium requests frames itself when tiles arrive
-      }
-    };
-    check();
-  });
 }
 
 /** Resolve after the scene has rendered n more frames; reject (never hang a caller) when rendering has

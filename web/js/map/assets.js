@@ -1,6 +1,6 @@
 // Devices as billboards coloured by live state, in one BillboardCollection (10k markers stay ~1 ms
 // per frame, where Entities cost ~36 ms), grouped into clusters by a screen-sized ground grid when
-// far, alarms always shown on their own and blinking.
+// far, alarms always shown on their own and blinking. Live state changes regroup only the cells they touch.
 import { badge, bubble, halo, BADGE_PX, STATES } from "./icons.js";
 import { billboardCollection, MARKER_SCALE, NO_SCALE, ON_TOP } from "./viewer.js";
 
@@ -8,7 +8,7 @@ const Cesium = window.Cesium;
 const CLUSTER_PX = 110; // markers closer than this on screen are grouped
 const MIN_CLUSTER = 3;
 const NO_CLUSTER_BELOW_M = 6; // grid cells smaller than this: everything is shown individually
-const worst = (a, b) => (STATES.indexOf(a) <= STATES.indexOf(b) ? a : b);
+const BUBBLE_PX = 34;
 
 /** The device markers of a park; `items` maps asset code → {code, kind, lon, lat, height, state, ...}. */
 export class AssetLayer {
@@ -20,14 +20,15 @@ export class AssetLayer {
     // ~10 ms of JS with 10k markers.
     this.halos = viewer.scene.primitives.add(billboardCollection());
     this.markers = viewer.scene.primitives.add(billboardCollection());
-    this.bubbles = viewer.scene.primitives.add(billboardCollection());
+    this.bubbles = viewer.scene.primitives.add(billboardCollection()); // one per grouped cell
     this.visible = true;
     this.items = new Map();
     this.hiddenKinds = new Set();
     this.clusterLevel = null;
     this.clustering = true;
     this.blinkOn = false;
-    this.reclusterTimer = null;
+    this.cells = new Map(); // grid cell key → {items, counts, bubble, ...} at the current level
+    this.dirtyCells = new Set(); // cells whose members or states changed since the last flush
     this.sphere = null;
     this.cosLat = Math.cos((origin[1] * Math.PI) / 180);
     viewer.camera.percentageChanged = 0.05;
@@ -67,7 +68,7 @@ export class AssetLayer {
     const item = {
       code, kind: p.kind, name: p.name, name_en: p.name_en, feature: p.feature, lon, lat, height,
       state, marker, x: (lon - this.origin[0]) * this.cosLat * 111320, y: (lat - this.origin[1]) * 110540,
-      properties: p,
+      properties: p, wanted: !this.hiddenKinds.has(p.kind), cell: null, folded: false,
     };
     this.items.set(code, item);
     if (state === "alarm") this.startBlinking(item);
@@ -78,14 +79,123 @@ export class AssetLayer {
   setState(code, state) {
     const item = this.items.get(code);
     if (!item || !state || item.state === state) return false;
+    const before = item.state;
     item.state = state;
     const icon = badge(item.kind, state);
     item.marker.setImage(icon.id, icon.canvas);
     if (state === "alarm") this.startBlinking(item);
     else this.stopBlinking(item);
-    this.scheduleRecluster(); // alarms leave their cluster; bubble colours change
+    this.regroup(item, before); // alarms leave their cluster; bubble colours change
     this.viewer.scene.requestRender();
     return true;
+  }
+
+  /** Move one item between cells after its state changed from `before`; its cells are redrawn once per burst. */
+  regroup(item, before) {
+    if (this.clusterLevel === null || !item.wanted) return;
+    if (item.cell) {
+      item.cell.counts[before] -= 1;
+      if (item.state === "alarm") { // alarms are always shown on their own
+        this.leave(item);
+        this.fold(item, false);
+        return;
+      }
+      item.cell.counts[item.state] = (item.cell.counts[item.state] || 0) + 1;
+      this.markDirty(item.cell);
+    } else if (item.state !== "alarm") {
+      this.join(item, 2 ** this.clusterLevel);
+    }
+  }
+
+  markDirty(cell) {
+    if (!this.dirtyCells.size) queueMicrotask(() => this.flushCells());
+    this.dirtyCells.add(cell);
+  }
+
+  /** Redraw the cells changed since the last flush (called by itself after a burst of changes). */
+  flushCells() {
+    if (!this.dirtyCells.size) return;
+    for (const cell of this.dirtyCells) this.drawCell(cell);
+    this.dirtyCells.clear();
+    this.viewer.scene.requestRender();
+  }
+
+  /** Put an item in its grid cell (size `size` m) at the current level. A cell keeps running sums
+   * so that one member joining or leaving costs the same in a cell of 3 as in a cell of 3,000. */
+  join(item, size) {
+    const key = `${Math.floor(item.x / size)}:${Math.floor(item.y / size)}`;
+    let cell = this.cells.get(key);
+    if (!cell) {
+      cell = { items: new Set(), counts: { warning: 0, offline: 0, normal: 0 }, lon: 0, lat: 0, top: 0, bubble: null, label: null, moved: true };
+      this.cells.set(key, cell);
+    }
+    cell.items.add(item);
+    cell.counts[item.state] = (cell.counts[item.state] || 0) + 1;
+    cell.lon += item.lon;
+    cell.lat += item.lat;
+    cell.top = Math.max(cell.top, item.height); // not lowered when the highest leaves: a bubble a little high is harmless
+    cell.moved = true;
+    item.cell = cell;
+    if (cell.bubble) this.fold(item, true); // into a bubble already drawn
+    this.markDirty(cell);
+  }
+
+  /** Take an item out of its cell. */
+  leave(item) {
+    const cell = item.cell;
+    cell.items.delete(item);
+    cell.lon -= item.lon;
+    cell.lat -= item.lat;
+    cell.moved = true;
+    item.cell = null;
+    this.markDirty(cell);
+  }
+
+  /** A cell's bubble (count + worst state, at its members' centre) and whether its members' markers
+   * are folded into it, after members joined, left or changed state. */
+  drawCell(cell) {
+    const size = cell.items.size;
+    if (size < MIN_CLUSTER) {
+      if (cell.bubble) this.bubbles.remove(cell.bubble);
+      cell.bubble = null;
+      cell.label = null;
+      for (const item of cell.items) this.fold(item, false);
+      return;
+    }
+    const icon = bubble(size, STATES.find((state) => cell.counts[state] > 0) || "normal");
+    if (!cell.bubble) for (const item of cell.items) this.fold(item, true); // a new bubble takes in its members
+    if (cell.moved || !cell.bubble) {
+      const lon = cell.lon / size;
+      const lat = cell.lat / size;
+      const position = Cesium.Cartesian3.fromDegrees(lon, lat, cell.top + 1);
+      const members = cell.items;
+      // the codes are listed when someone asks (a click), not on every change
+      const id = { type: "cluster", lon, lat, get codes() { return [...members].map((item) => item.code); } };
+      if (cell.bubble) {
+        cell.bubble.position = position;
+        cell.bubble.id = id;
+      } else {
+        cell.bubble = this.bubbles.add({
+          position, image: icon.canvas, imageId: icon.id, width: BUBBLE_PX, height: BUBBLE_PX,
+          disableDepthTestDistance: ON_TOP, scaleByDistance: NO_SCALE, id,
+        });
+        cell.label = icon.id;
+      }
+      cell.moved = false;
+    }
+    if (cell.label !== icon.id) {
+      cell.bubble.setImage(icon.id, icon.canvas);
+      cell.label = icon.id;
+    }
+  }
+
+  /** Hide a marker inside its cluster's bubble (or show it again). Folding sets its size to 0, not `show`:
+   * state changes rewrite the image attributes too, so the collection keeps rewriting only changed
+   * markers; mixing `show` and image changes made Cesium re-create the whole 10k-marker buffer. */
+  fold(item, folded) {
+    if (item.folded === folded) return;
+    item.folded = folded;
+    item.marker.width = item.marker.height = folded ? 0 : BADGE_PX;
   }
 
   startBlinking(item) {
@@ -108,15 +218,6 @@ export class AssetLayer {
     if (!item.halo) return;
     this.halos.remove(item.halo);
     item.halo = null;
-  }
-
-  /** Regroup soon, once for a burst of state changes (a regroup walks every marker). */
-  scheduleRecluster() {
-    if (this.reclusterTimer) return;
-    this.reclusterTimer = setTimeout(() => {
-      this.reclusterTimer = null;
-      this.recluster(true);
-    }, 250);
   }
 
   setKindVisible(kind, visible) {
@@ -148,47 +249,22 @@ export class AssetLayer {
     return counts;
   }
 
-  /** Regroup markers when the grid level (camera distance) changed, or `force`. */
+  /** Regroup every marker when the grid level (camera distance) changed, or `force`. */
   recluster(force = false) {
     const level = this.currentLevel();
     if (!force && level === this.clusterLevel) return;
     this.clusterLevel = level;
     this.bubbles.removeAll();
-    const cell = level === null ? 0 : 2 ** level;
-    const groups = new Map();
+    this.cells.clear();
+    this.dirtyCells.clear();
+    const size = level === null ? 0 : 2 ** level;
     for (const item of this.items.values()) {
+      item.cell = null;
       item.wanted = !this.hiddenKinds.has(item.kind);
-      if (!item.wanted || !cell || item.state === "alarm") continue;
-      const key = `${Math.floor(item.x / cell)}:${Math.floor(item.y / cell)}`;
-      let group = groups.get(key);
-      if (!group) groups.set(key, (group = []));
-      group.push(item);
+      if (item.wanted && size && item.state !== "alarm") this.join(item, size);
+      else this.fold(item, false);
     }
-    for (const group of groups.values()) {
-      if (group.length < MIN_CLUSTER) continue;
-      let lon = 0;
-      let lat = 0;
-      let height = 0;
-      let state = "normal";
-      for (const item of group) {
-        item.wanted = false;
-        lon += item.lon;
-        lat += item.lat;
-        height = Math.max(height, item.height);
-        state = worst(item.state, state);
-      }
-      const icon = bubble(group.length, state);
-      this.bubbles.add({
-        position: Cesium.Cartesian3.fromDegrees(lon / group.length, lat / group.length, height + 1),
-        image: icon.canvas,
-        imageId: icon.id,
-        width: 34,
-        height: 34,
-        disableDepthTestDistance: ON_TOP,
-        scaleByDistance: NO_SCALE,
-        id: { type: "cluster", codes: group.map((item) => item.code), lon: lon / group.length, lat: lat / group.length },
-      });
-    }
+    this.flushCells();
     // Only markers whose visibility changes are touched: each change rewrites its vertices.
     for (const item of this.items.values()) {
       if (item.marker.show !== item.wanted) item.marker.show = item.wanted;

@@ -53,8 +53,47 @@ export async function createViewer(container) {
   scene.postProcessStages.fxaa.enabled = false;
   scene.screenSpaceCameraController.minimumZoomDistance = 20;
   scene.screenSpaceCameraController.maximumZoomDistance = 60000;
+  showWorldWhenFar(viewer);
   viewer.cesiumWidget.creditContainer.classList.add("credits");
   return viewer;
+}
+
+// Camera height (m) above which the globe and its world imagery are drawn. Nearer, the park's own
+// ground layers fill the view and the world imagery (zoom ≤ 2) is a uniform grey tint, yet the globe
+// is a full-screen pass with its own tiles: under software WebGL it cost 60% of every frame and ~1.5 s
+// of the page's load. A site plan or orthophoto lies on the globe, so it keeps the globe on.
+const WORLD_FROM_M = 12000;
+
+/** Draw the globe only when it shows something: from far away, or under a site image. */
+function showWorldWhenFar(viewer) {
+  const scene = viewer.scene;
+  const update = () => {
+    const far = scene.camera.positionCartographic.height > WORLD_FROM_M;
+    const show = far || viewer.imageryLayers.length > 1;
+    if (scene.globe.show !== show) {
+      scene.globe.show = show;
+      scene.requestRender();
+      if (show) globeLoaded(viewer); // frames until its tiles are in
+    }
+  };
+  scene.preRender.addEventListener(update); // every frame: camera.changed lags (it fires after 5% of a move)
+  viewer.imageryLayers.layerAdded.addEventListener(update);
+  viewer.imageryLayers.layerRemoved.addEventListener(update);
+  update();
+}
+
+/** Resolve once the globe's tiles for the view are loaded (at once when the globe is not drawn at this view). */
+export function globeLoaded(viewer) {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (!viewer.scene.globe.show || viewer.scene.globe.tilesLoaded) resolve();
+      else {
+        viewer.scene.requestRender();
+        setTimeout(check, 400); // a safety net: Cesium requests frames itself when tiles arrive
+      }
+    };
+    check();
+  });
 }
 
 /** Light the scene from the south-east, high up, at this place (a fixed "sun": no time of day). */
@@ -85,6 +124,7 @@ export function flyToBbox(viewer, bbox, { duration = 1.5, pitchDeg = -38, headin
   const range = (2 * sphere.radius) / (visible * 2 * Math.tan(horizontalFov / 2)) * 1.02;
   const offset = new Cesium.HeadingPitchRange(Cesium.Math.toRadians(headingDeg), Cesium.Math.toRadians(pitchDeg), range);
   if (duration === 0) {
+    viewer.camera.cancelFlight(); // a jump ends a flight in progress, which would otherwise carry the camera off again
     viewer.camera.viewBoundingSphere(sphere, offset);
     viewer.camera.lookAtTransform(Cesium.Matrix4.IDENTITY);
     viewer.scene.requestRender();
