@@ -8,7 +8,7 @@ validator over every tile (timed separately). Reference: the same buildings extr
 (ST_Extrude, postgis_sfcgal) and exported by `py3dtiles export --spec-version 1.1`.
 
 Run: `make bench` or `.venv/bin/python -m bench gis_tiles` (uses database parktwin_bench).
-Set BENCH_FEATURES to change the generated count, BENCH_REFERENCE_LIMIT to cap the py3dtiles run.
+Set BENCH_FEATURES to change the generated count, BENCH_REFERENCE_LIMIT to cap the py3dtiles run (0 skips it).
 """
 
 from __future__ import annotations
@@ -129,14 +129,16 @@ def run_py3dtiles(engine, slug: str, limit: int) -> dict:  # type: ignore[no-unt
     return {"features": count, "extrude_s": extrude_s, "export_s": export_s, "ok": run.returncode == 0, "stderr": run.stderr[-500:]}
 
 
-def report(name: str, ours: dict, ref: dict) -> None:
+def report(name: str, ours: dict, ref: dict | None) -> None:
     rate = ours["features"] / ours["total"]
     print(f"\n{name}: {ours['loaded']} features loaded, {ours['features']} buildings tiled into {ours['tiles']} tiles ({ours['bytes'] / 1e6:.1f} MB)")
     for label, seconds in ours["timings"].items():
         print(f"  {label:<18} {seconds:7.2f} s")
     print(f"  ParkTwin end to end: {ours['total']:.2f} s = {rate:,.0f} features/s (goal ≥ 20,000/s); structural problems: {ours['problems']}; peak RSS {ours['peak_mb']:.0f} MB")
     print(f"  Khronos glTF validator over all {ours['tiles']} tiles: {ours['khronos_s']:.1f} s, {ours['khronos_errors']} errors")
-    if ref["ok"] and ref["export_s"] > 0:
+    if ref is None:
+        print("  py3dtiles export (reference): skipped (BENCH_REFERENCE_LIMIT=0)")
+    elif ref["ok"] and ref["export_s"] > 0 and ref["features"]:
         ref_rate = ref["features"] / ref["export_s"]
         print(f"  py3dtiles export (reference, {ref['features']} buildings): {ref['export_s']:.1f} s = {ref_rate:,.0f} features/s "
               f"(+ {ref['extrude_s']:.1f} s ST_Extrude) → ParkTwin is {rate / ref_rate:.1f}× faster")
@@ -160,7 +162,7 @@ def main() -> None:
         inputs = [("generated", generated)] + ([("moscow", MOSCOW)] if MOSCOW.exists() else [])
         for slug, path in inputs:
             ours = run_parktwin(factory, path, slug)
-            ref = run_py3dtiles(engine, slug, REFERENCE_LIMIT)
+            ref = run_py3dtiles(engine, slug, REFERENCE_LIMIT) if REFERENCE_LIMIT > 0 else None
             report(f"{slug} ({path.name})", ours, ref)
     engine.dispose()
     database.drop_database(BENCH_URL)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -129,16 +129,25 @@ class TileGeometry:
     index_counts: np.ndarray  # (k,) int64
     colour_ids: np.ndarray  # (k,) int64 into palette
     palette: list[tuple[float, float, float, float]]
+    # (vertex starts, index starts), computed once: a tileset takes hundreds of tiles from one geometry,
+    # and two prefix sums over 100k features per take were ~0.2 s of CPU. The counts are never changed.
+    _starts: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def vertex_starts(self) -> np.ndarray:
-        return np.r_[0, np.cumsum(self.vertex_counts)]
+        return self._offsets()[0]
+
+    def _offsets(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._starts is None:
+            self._starts = (np.r_[0, np.cumsum(self.vertex_counts)], np.r_[0, np.cumsum(self.index_counts)])
+        return self._starts
 
     def take(self, rows: np.ndarray) -> TileGeometry:
         """The geometry of features `rows` (in that order), gathered with vectorised indexing."""
         vertex_counts, index_counts = self.vertex_counts[rows], self.index_counts[rows]
-        vertex_rows = block_rows(self.vertex_starts[:-1][rows], vertex_counts)
-        index_rows = block_rows(np.r_[0, np.cumsum(self.index_counts)][:-1][rows], index_counts)
+        vertex_starts, index_starts = self._offsets()
+        vertex_rows = block_rows(vertex_starts[:-1][rows], vertex_counts)
+        index_rows = block_rows(index_starts[:-1][rows], index_counts)
         return TileGeometry(_take_rows(self.positions, vertex_rows), _take_rows(self.normals, vertex_rows),
                             self.indices.take(index_rows), vertex_counts, index_counts, self.colour_ids[rows],
                             self.palette)

@@ -78,6 +78,10 @@ class _Box:
         raw = np.asarray(values, dtype=np.float64)
         self.centre = transform[:3, :3] @ raw[:3] + transform[:3, 3]
         self.axes = transform[:3, :3] @ raw[3:12].reshape(3, 3).T
+        self.inverse = np.linalg.pinv(self.axes)
+        # With independent axes every point is centre + axes @ local exactly, so points with |local| <= 1
+        # are inside and need no distance computed (most of the cost over a tile's vertices).
+        self.invertible = bool(np.allclose(self.axes @ self.inverse, np.eye(3)))
 
     def corners(self) -> np.ndarray:
         signs = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], dtype=np.float64)
@@ -87,7 +91,9 @@ class _Box:
         """How far (m) the farthest point lies outside this box (0 when all are inside)."""
         if points.size == 0:
             return 0.0
-        local = np.linalg.pinv(self.axes) @ (points - self.centre).T  # box units, |u| <= 1 inside
+        local = self.inverse @ (points - self.centre).T  # box units, |u| <= 1 inside
+        if self.invertible and np.abs(local).max() <= 1.0:
+            return 0.0
         lengths = np.linalg.norm(self.axes, axis=0)
         excess = (np.abs(local) - 1.0) * lengths[:, None]
         residual = np.linalg.norm(points - (self.centre + (self.axes @ np.clip(local, -1, 1)).T), axis=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, ForeignKeyConstraint, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from twin.db.base import Base, Timestamps
@@ -34,14 +34,16 @@ class Feature(Timestamps, Base):
     __table_args__ = (
         UniqueConstraint("park_id", "code"),
         Index("ix_features_park_kind", "park_id", "kind"),
+        # The layer must be in the feature's park; through layers.park_id this also guarantees the park,
+        # with one RI check per inserted row instead of two (migration 0008).
+        ForeignKeyConstraint(["layer_id", "park_id"], ["layers.id", "layers.park_id"], ondelete="CASCADE"),
+        Index("ix_features_parent_id", "parent_id", postgresql_where=text("parent_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    park_id: Mapped[int] = mapped_column(ForeignKey("parks.id", ondelete="CASCADE"))
-    layer_id: Mapped[int] = mapped_column(ForeignKey("layers.id", ondelete="CASCADE"), index=True)
-    parent_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("features.id", ondelete="SET NULL"), index=True
-    )
+    park_id: Mapped[int]
+    layer_id: Mapped[int] = mapped_column(index=True)
+    parent_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("features.id", ondelete="SET NULL"))
     # Stable, human-readable id unique in the park ("B01", "B01-F02", "roads:osm-123").
     code: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))

@@ -10,7 +10,8 @@ from twin.db.base import Base, Timestamps
 
 class Layer(Timestamps, Base):
     __tablename__ = "layers"
-    __table_args__ = (UniqueConstraint("park_id", "slug"),)
+    # (id, park_id) is the target of features' composite foreign key (a feature's layer is in its park).
+    __table_args__ = (UniqueConstraint("park_id", "slug"), UniqueConstraint("id", "park_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     park_id: Mapped[int] = mapped_column(ForeignKey("parks.id", ondelete="CASCADE"), index=True)

