@@ -125,22 +125,30 @@ function drawBadge(glyphName, colour, state) {
   return c;
 }
 
+const bubbleDiscs = new Map(); // colour → the bubble without its label (drawn once per state)
+
 function drawBubble(label, colour) {
   const size = 88;
+  const r = size / 2;
+  if (!bubbleDiscs.has(colour)) {
+    const disc = canvas(size);
+    const g = disc.getContext("2d");
+    g.fillStyle = hexAlpha(colour, 0.25);
+    g.beginPath();
+    g.arc(r, r, r - 1, 0, Math.PI * 2);
+    g.fill();
+    g.fillStyle = "rgba(8, 20, 36, 0.92)";
+    g.strokeStyle = colour;
+    g.lineWidth = 5;
+    g.beginPath();
+    g.arc(r, r, r * 0.7, 0, Math.PI * 2);
+    g.fill();
+    g.stroke();
+    bubbleDiscs.set(colour, disc);
+  }
   const c = canvas(size);
   const g = c.getContext("2d");
-  const r = size / 2;
-  g.fillStyle = hexAlpha(colour, 0.25);
-  g.beginPath();
-  g.arc(r, r, r - 1, 0, Math.PI * 2);
-  g.fill();
-  g.fillStyle = "rgba(8, 20, 36, 0.92)";
-  g.strokeStyle = colour;
-  g.lineWidth = 5;
-  g.beginPath();
-  g.arc(r, r, r * 0.7, 0, Math.PI * 2);
-  g.fill();
-  g.stroke();
+  g.drawImage(bubbleDiscs.get(colour), 0, 0);
   g.fillStyle = "#ffffff";
   g.font = `bold ${label.length > 3 ? 22 : 28}px "DejaVu Sans", "WenQuanYi Micro Hei", sans-serif`;
   g.textAlign = "center";
