@@ -116,7 +116,7 @@ def _expected(table: str, row: dict[str, Any], maps: dict[str, dict[int, int]], 
     elif "id" in out and park_backup._surrogate(meta):
         out.pop("id")
     for fk in meta.foreign_keys:
-        target, column = fk.column.table.name, fk.parent.name
+        target, column = park_backup._refers_to(fk).table.name, fk.parent.name
         if out.get(column) is None or target in park_backup.SHARED:
             continue
         out[column] = None if target in park_backup.EXCLUDED else maps[target][row[column]]

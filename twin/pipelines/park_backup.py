@@ -115,7 +115,7 @@ def _scopes() -> dict[str, Scope]:
         if table.name in SHARED:
             continue  # decided after the tables that reference it
         references = [fk for fk in table.foreign_keys if fk.column.table.name != table.name and fk.column.table.name not in EXCLUDED]
-        direct = [fk for fk in references if fk.column.table.name == "parks"]
+        direct = [fk for fk in references if _refers_to(fk).table.name == "parks"]
         via = [fk for fk in references if fk.column.table.name in strong and not fk.parent.nullable]
         if direct:
             scopes[table.name] = Scope(table, f"t.{direct[0].parent.name} = :park_id", owned=True)
@@ -368,7 +368,7 @@ class _Restorer:
         elif _surrogate(table):
             out.pop("id", None)  # nothing refers to it: the database numbers it
         for fk in table.foreign_keys:
-            column, target = fk.parent.name, fk.column.table.name
+            column, target = fk.parent.name, _refers_to(fk).table.name
             value = row.get(column)
             if value is None or target in SHARED:
                 continue
@@ -421,6 +421,15 @@ class _Restorer:
                 "WHERE o.datastream_id = l.datastream_id AND o.phenomenon_time = l.phenomenon_time AND l.datastream_id = ANY(:ids)"),
                 {"ids": streams})
         self.session.flush()
+
+
+def _refers_to(fk: Any) -> Any:
+    """The key column whose ids a foreign key's column holds. Half of a composite key may point at a
+    plain column (features.park_id → layers.park_id): its values are what that column refers to (parks.id)."""
+    column = fk.column
+    while not column.primary_key and column.foreign_keys:
+        column = next(iter(column.foreign_keys)).column
+    return column
 
 
 def _parents_first(rows: list[dict[str, Any]], columns: list[str]) -> list[dict[str, Any]]:
