@@ -1,4 +1,5 @@
 // The alarms layer: a pulsing ring where each active alarm is (its device, or its own lon/lat).
+import { draw2d } from "./icons.js";
 import { billboardCollection, NO_SCALE, ON_TOP } from "./viewer.js";
 
 const Cesium = window.Cesium;
@@ -7,7 +8,7 @@ const COLOURS = { critical: "#ff4d4f", major: "#ff7a45", minor: "#f5a524", warni
 function ring(css) {
   const c = document.createElement("canvas");
   c.width = c.height = 96;
-  const g = c.getContext("2d");
+  const g = draw2d(c);
   for (const [r, a, w] of [[44, 0.35, 4], [32, 0.7, 5], [20, 1, 6]]) {
     g.strokeStyle = css;
     g.globalAlpha = a;
