@@ -71,7 +71,7 @@ class FeatureBatch:
         """One FeatureMesh per feature (views into the batch's arrays, no copies)."""
         geometry = self.geometry
         vertex_starts = geometry.vertex_starts.tolist()
-        index_starts = np.r_[0, np.cumsum(geometry.index_counts)].tolist()
+        index_starts = geometry.index_starts.tolist()
         colours = [geometry.palette[i] for i in geometry.colour_ids.tolist()]
         groups = self.group_of()
         rows = self.rows if self.rows is not None else [

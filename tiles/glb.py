@@ -135,7 +135,13 @@ class TileGeometry:
 
     @property
     def vertex_starts(self) -> np.ndarray:
+        """(k + 1,): where each feature's vertices start, and the total."""
         return self._offsets()[0]
+
+    @property
+    def index_starts(self) -> np.ndarray:
+        """(k + 1,): where each feature's indices start, and the total."""
+        return self._offsets()[1]
 
     def _offsets(self) -> tuple[np.ndarray, np.ndarray]:
         if self._starts is None:
@@ -145,9 +151,8 @@ class TileGeometry:
     def take(self, rows: np.ndarray) -> TileGeometry:
         """The geometry of features `rows` (in that order), gathered with vectorised indexing."""
         vertex_counts, index_counts = self.vertex_counts[rows], self.index_counts[rows]
-        vertex_starts, index_starts = self._offsets()
-        vertex_rows = block_rows(vertex_starts[:-1][rows], vertex_counts)
-        index_rows = block_rows(index_starts[:-1][rows], index_counts)
+        vertex_rows = block_rows(self.vertex_starts[:-1][rows], vertex_counts)
+        index_rows = block_rows(self.index_starts[:-1][rows], index_counts)
         return TileGeometry(_take_rows(self.positions, vertex_rows), _take_rows(self.normals, vertex_rows),
                             self.indices.take(index_rows), vertex_counts, index_counts, self.colour_ids[rows],
                             self.palette)
@@ -245,8 +250,7 @@ def encode_tile(geometry: TileGeometry, table: Sequence[EncodedProperty], *, cla
     materials: list[dict] = []
     primitives: list[dict] = []
     used_colours = np.unique(geometry.colour_ids)
-    vertex_starts = np.r_[0, np.cumsum(vertex_counts)]
-    index_starts = np.r_[0, np.cumsum(index_counts)]
+    vertex_starts, index_starts = geometry.vertex_starts, geometry.index_starts
     for colour_id in used_colours.tolist():
         members = np.flatnonzero(geometry.colour_ids == colour_id)
         counts = vertex_counts[members]
