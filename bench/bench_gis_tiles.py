@@ -1,7 +1,7 @@
 """File → PostGIS → validated 3D Tiles, end to end, against `py3dtiles export` from PostGIS in the same run.
 
 Inputs: 100,000 generated footprints (GeoPackage, EPSG:4326, seeded) and the Moscow shapefile
-(18,046 footprints). For each: ParkTwin's import (gis.load_vector + COPY into PostGIS), tile build
+(18,046 footprints). For each: ParkTwin's import (gis.open_vector streamed chunk by chunk into one COPY), tile build
 from the PostGIS rows (extrusion, GLB with EXT_mesh_features/EXT_structural_metadata, tileset tree,
 publication in the database) and our structural check of the whole tileset; then the Khronos glTF
 validator over every tile (timed separately). Reference: the same buildings extruded in PostGIS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -48,6 +49,13 @@ class CleanCounts:
         self.dropped += len(rows)
         self.dropped_rows.extend({"row": int(row), "reason": reason} for row in rows)
 
+    def absorb(self, later: CleanCounts) -> None:
+        """Add the counts of the rows that follow these in the file (so dropped rows stay in file order)."""
+        self.repaired += later.repaired
+        self.dropped += later.dropped
+        self.exploded += later.exploded
+        self.dropped_rows.extend(later.dropped_rows)
+
 
 def family_of(geometries: np.ndarray) -> np.ndarray:
     """'polygon' | 'line' | 'point' per geometry (object array; None for collections and missing)."""
@@ -56,6 +64,25 @@ def family_of(geometries: np.ndarray) -> np.ndarray:
     for type_id, family in _FAMILY_BY_TYPE.items():
         families[type_ids == type_id] = family
     return families
+
+
+def ranked_families(counts: dict[str, int]) -> dict[str, int]:
+    """The families that occur, most common first (ties: polygon, line, point): the first is a file's main family."""
+    order = list(_FAMILY_TYPES)
+    present = [family for family in order if counts.get(family, 0) > 0]
+    return {family: counts[family] for family in sorted(present, key=lambda f: (-counts[f], order.index(f)))}
+
+
+def expected_families(geometries: np.ndarray) -> dict[str, int]:
+    """How many features of each family the rows as read should give (ranked_families order): a collection
+    gives one per family among its parts. Cleaning can only lower these, by dropping broken rows."""
+    families = family_of(geometries)
+    counts = Counter(f for f in families.tolist() if f is not None)
+    collections = np.flatnonzero(shapely.get_type_id(geometries) == _COLLECTION)
+    if len(collections):
+        parts, owner = _flatten_collections(geometries[collections])
+        counts.update(family for _, family in {(int(o), f) for o, f in zip(owner, family_of(parts).tolist()) if f is not None})
+    return ranked_families(dict(counts))
 
 
 def _flatten_collections(geometries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

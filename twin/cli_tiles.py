@@ -123,9 +123,10 @@ def tiles_gis(
     from tiles.footprints import footprints_to_meshes, origin_for
     from tiles.sink import DirectorySink
     from tiles.tileset import build_tileset, write_tileset
+    from twin.pipelines.bulk import gc_paused
 
     started = time.perf_counter()
-    with progress_bar() as bar:
+    with progress_bar() as bar, gc_paused():
         task = bar.add_task("reading", total=None)
         try:
             loaded = load_vector(input, crs=crs, height_attr=height_attr, levels_attr=levels_attr, storey_height=storey_height,

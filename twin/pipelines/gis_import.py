@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,13 +11,16 @@ from typing import Any
 import numpy as np
 import orjson
 import shapely
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from gis.errors import GisError
-from gis.load import load_vector
+from gis.clean import ranked_families
+from gis.load import open_vector
 from twin.db.models import Feature, ImportRecord, Layer, Park
+from twin.pipelines.bulk import gc_paused
 from twin.errors import InvalidInput
 
 # Which layer category a file's dominant feature kind suggests (the page groups layers by category).
@@ -33,80 +37,133 @@ class GisImportResult:
     layers: dict[str, int] = field(default_factory=dict)  # layer slug -> features stored
 
 
+@gc_paused()
 def import_gis(
     session: Session, *, park: Park, path: Path, layer: str, layer_name: str | None = None, crs: str | None = None,
     height_attr: str | None = None, levels_attr: str | None = None, storey_height: float = 3.0,
     default_height: float = 10.0, source_name: str | None = None, progress: Callable[[str], None] | None = None,
 ) -> GisImportResult:
-    """Load a file with gis.load_vector and store it: the file's main geometry family in `layer`,
-    other families (a mixed export's lines or points) in `<layer>-lines` / `<layer>-points`."""
+    """Load a file with gis.open_vector and store it: the file's main geometry family in `layer`,
+    other families (a mixed export's lines or points) in `<layer>-lines` / `<layer>-points`.
+
+    The file is read and checked whole, then stored chunk by chunk in one COPY: the database
+    indexes one chunk while the next is cleaned (on 2 cores this halves the time of a large file).
+    The layers are chosen before the first row goes out, from the geometry types as read; in the rare
+    file where cleaning changes which family is the main one, the COPY is undone and done again.
+    """
+    source = source_name or path.name
     try:
-        loaded = load_vector(path, crs=crs, height_attr=height_attr, levels_attr=levels_attr, storey_height=storey_height, default_height=default_height, progress=progress)
+        stream = open_vector(path, crs=crs, height_attr=height_attr, levels_attr=levels_attr, storey_height=storey_height,
+                             default_height=default_height, progress=progress)
+        chunks: list[Any] = []
+
+        def kept() -> Iterator[Any]:  # the chunks as they come, kept in case the COPY must be redone
+            for chunk in stream:
+                chunks.append(chunk)
+                yield chunk
+
+        savepoint = session.begin_nested()
+        planned = _layer_slugs(stream.expected_families, layer)
+        stored = _store(session, park=park, slugs=planned, chunks=kept(), name=layer_name, source=source, source_crs=stream.source_crs, progress=progress)
     except GisError as exc:
         raise InvalidInput(str(exc)) from None
-    frame, report = loaded.features, loaded.report
-    if len(frame) == 0:
+    report = stream.report
+    assert report is not None
+    if report.loaded == 0:
         raise InvalidInput(f"nothing to import: all {report.rows_read} rows were dropped ({report.dropped} invalid)")
-    families = frame["family"].value_counts()
-    main_family = str(families.index[0])
-    result = GisImportResult(report=report.to_dict())
-    for family in families.index:
-        part = frame[frame["family"] == family]
-        slug = layer if family == main_family else f"{layer}-{family}s"
-        target = _replace_layer(session, park=park, slug=slug, name=layer_name or slug, kinds=part["kind"], source=source_name or path.name, source_crs=report.source_crs)
-        if progress:
-            progress(f"storing {len(part)} {family} features in layer {slug}")
-        _copy_features(session, park=park, layer=target, frame=part)
-        result.layers[slug] = len(part)
-    record = ImportRecord(park_id=park.id, layer_id=None, source_kind="gis", source_name=source_name or path.name,
+    wanted = _layer_slugs(ranked_families(report.by_family), layer)
+    if wanted == planned:
+        savepoint.commit()
+    else:
+        savepoint.rollback()
+        stored = _store(session, park=park, slugs=wanted, chunks=chunks, name=layer_name, source=source, source_crs=stream.source_crs, progress=progress)
+    result = GisImportResult(report=report.to_dict(), layers={slug: count for slug, count in stored.items() if count})
+    record = ImportRecord(park_id=park.id, layer_id=None, source_kind="gis", source_name=source,
                           source_crs=report.source_crs, report={**result.report, "layers": result.layers})
     session.add(record)
     session.flush()
     return result
 
 
-def _replace_layer(session: Session, *, park: Park, slug: str, name: str, kinds: Any, source: str, source_crs: str) -> Layer:
-    dominant = str(kinds.value_counts().index[0]) if len(kinds) else "other"
-    values = {"park_id": park.id, "slug": slug, "name": name, "name_en": name, "category": CATEGORY_BY_KIND.get(dominant, "other"),
-              "source_name": source, "source_crs": source_crs}
+def _layer_slugs(families: dict[str, int], layer: str) -> dict[str, str]:
+    """Family → layer slug: the main (first) family in `layer`, the others in `<layer>-<family>s`."""
+    return {family: layer if i == 0 else f"{layer}-{family}s" for i, family in enumerate(families)}
+
+
+def _store(session: Session, *, park: Park, slugs: dict[str, str], chunks: Iterable[Any], name: str | None, source: str,
+           source_crs: str, progress: Callable[[str], None] | None) -> dict[str, int]:
+    """Empty (or create) the layers, COPY the chunks' features into them, name each layer's category after
+    its dominant kind; returns the features stored per layer slug."""
+    layers = {family: _replace_layer(session, park=park, slug=slug, name=name or slug, source=source, source_crs=source_crs)
+              for family, slug in slugs.items()}
+    kinds = {family: Counter[str]() for family in slugs}
+    raw = session.connection().connection.driver_connection
+    columns = ", ".join(COPY_COLUMNS)
+    codes = _Codes()
+    stored = 0
+    # The queued writer sends from its own thread, so this one prepares the next chunk meanwhile.
+    with raw.cursor() as cursor, cursor.copy(f"COPY features ({columns}) FROM STDIN (FORMAT BINARY)", writer=QueuedLibpqWriter(cursor)) as copy:
+        copy.set_types(["int4", "int4", "text", "text", "text", "bytea", "float8", "float8", "text", "int4", "bytea"])
+        for chunk in chunks:
+            for family, part in chunk.groupby("family", sort=False):
+                if family not in layers:
+                    continue  # not planned: the caller sees the family in the report and stores again
+                kinds[family].update(part["kind"].tolist())
+                _copy_rows(copy, park=park, layer=layers[family], frame=part, codes=codes)
+            stored += len(chunk)
+            if progress:
+                progress(f"stored {stored:,} features")
+    counts: dict[str, int] = {}
+    for family, target in layers.items():
+        dominant = kinds[family].most_common(1)[0][0] if kinds[family] else "other"
+        target.category = CATEGORY_BY_KIND.get(dominant, "other")
+        counts[target.slug] = sum(kinds[family].values())
+    session.flush()
+    return counts
+
+
+def _replace_layer(session: Session, *, park: Park, slug: str, name: str, source: str, source_crs: str) -> Layer:
+    """The park's layer `slug`, created or emptied (its features deleted), with this import's name and source."""
+    values = {"park_id": park.id, "slug": slug, "name": name, "name_en": name, "category": "other", "source_name": source, "source_crs": source_crs}
     stmt = insert(Layer).values(values)
-    session.execute(stmt.on_conflict_do_update(constraint="uq_layers_park_id_slug", set_={k: stmt.excluded[k] for k in ("name", "category", "source_name", "source_crs")}))
+    session.execute(stmt.on_conflict_do_update(constraint="uq_layers_park_id_slug", set_={k: stmt.excluded[k] for k in ("name", "source_name", "source_crs")}))
     target = session.scalars(select(Layer).where(Layer.park_id == park.id, Layer.slug == slug)).one()
     session.execute(delete(Feature).where(Feature.layer_id == target.id))
     return target
 
 
-def _copy_features(session: Session, *, park: Park, layer: Layer, frame: Any) -> None:
-    """Binary COPY of all rows in one stream: an order of magnitude faster than INSERTs for large files.
+def _copy_rows(copy: Any, *, park: Park, layer: Layer, frame: Any, codes: _Codes) -> None:
+    """One chunk's rows of one layer into a binary COPY.
 
     Geometry goes as EWKB bytes and JSONB as its binary wire form (version byte 1 + JSON text);
     both columns are declared `bytea` to psycopg so the bytes pass through untouched to the
     server's own binary input functions (geometry_recv, jsonb_recv).
     """
     ewkb = shapely.to_wkb(shapely.set_srid(np.asarray(frame.geometry.values, dtype=object), 4326), include_srid=True)
-    codes = _unique_codes(layer.slug, frame["source_id"].astype(str).tolist())
+    keys = codes.assign(layer.slug, frame["source_id"].astype(str).tolist())
     base = _nullable(frame["base_height"]).tolist()
     top = _nullable(frame["top_height"]).tolist()
     storeys = [None if v is None else int(round(v)) for v in _nullable(frame["storeys"]).tolist()]
     properties = [b"\x01" + orjson.dumps(p or {}, option=orjson.OPT_SERIALIZE_NUMPY) for p in frame["properties"]]
     kinds, names, sources = frame["kind"].tolist(), frame["name"].tolist(), frame["height_source"].tolist()
-    raw = session.connection().connection.driver_connection
-    columns = ", ".join(COPY_COLUMNS)
-    with raw.cursor() as cursor, cursor.copy(f"COPY features ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types(["int4", "int4", "text", "text", "text", "bytea", "float8", "float8", "text", "int4", "bytea"])
-        for i in range(len(codes)):
-            copy.write_row((park.id, layer.id, codes[i], kinds[i], names[i], ewkb[i], base[i] or 0.0, top[i], sources[i], storeys[i], properties[i]))
+    for i in range(len(keys)):
+        copy.write_row((park.id, layer.id, keys[i], kinds[i], names[i], ewkb[i], base[i] or 0.0, top[i], sources[i], storeys[i], properties[i]))
 
 
-def _unique_codes(layer_slug: str, source_ids: list[str]) -> list[str]:
-    """`<layer>:<source id>`; a source id repeated in the file keeps every row as `...#2`, `...#3`."""
-    seen: dict[str, int] = {}
-    codes = []
-    for source_id in source_ids:
-        code = f"{layer_slug}:{source_id}"
-        seen[code] = seen.get(code, 0) + 1
-        codes.append(code if seen[code] == 1 else f"{code}#{seen[code]}")
-    return codes
+class _Codes:
+    """Feature codes `<layer>:<source id>`, unique over a whole import: a source id repeated in the
+    file keeps every row as `...#2`, `...#3`."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, int] = {}
+
+    def assign(self, layer_slug: str, source_ids: list[str]) -> list[str]:
+        seen, codes = self._seen, []
+        for source_id in source_ids:
+            code = f"{layer_slug}:{source_id}"
+            seen[code] = seen.get(code, 0) + 1
+            codes.append(code if seen[code] == 1 else f"{code}#{seen[code]}")
+        return codes
 
 
 def _nullable(column: Any) -> np.ndarray:

@@ -12,10 +12,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from tests.twin.tiles.conftest import resolver
-from tiles.enu import Origin
 from tiles.glb_read import decode_glb
 from tiles.validate import check_tileset, collect_keys, iter_tiles, validate_glb, validator_available
-from twin.db.models import Feature, Park
+from twin.db.models import Feature, Layer, Park
 from twin.db.queries import tilesets
 from twin.errors import InvalidInput
 from twin.pipelines.gis_import import import_gis
@@ -131,3 +130,18 @@ def test_moscow_shapefile_with_invalid_geometries_imports_with_a_report(db: Sess
     assert report["loaded"] + report["dropped"] == 18046
     assert report["repaired"] + report["dropped"] >= 1
     assert db.scalar(select(func.count()).where(Feature.park_id == park.id)) == report["loaded"]
+
+
+def test_a_main_family_changed_by_cleaning_is_stored_as_a_whole_import_would(db: Session, park: Park, tmp_path: Path) -> None:
+    """Layers are planned from the geometry types as read; here the polygons all collapse in repair, so
+    the lines become the main family: the stream is undone and the lines stored in the main layer."""
+    collapsed = [{"type": "Polygon", "coordinates": [[[104.0 + i * 1e-3, 30.0], [104.001 + i * 1e-3, 30.0], [104.002 + i * 1e-3, 30.0], [104.0 + i * 1e-3, 30.0]]]} for i in range(3)]
+    lines = [{"type": "LineString", "coordinates": [[104.0, 30.0 + i * 1e-3], [104.001, 30.0 + i * 1e-3]]} for i in range(2)]
+    path = tmp_path / "odd.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"id": f"f{i}", "highway": "service"}, "geometry": g} for i, g in enumerate(collapsed + lines)]}))
+    result = import_gis(db, park=park, path=path, layer="odd")
+    assert result.report["dropped"] == 3 and result.layers == {"odd": 2}
+    stored = db.execute(select(Feature.code, Layer.slug, Layer.category).join(Layer, Layer.id == Feature.layer_id).where(Feature.park_id == park.id)).all()
+    assert sorted(stored) == [("odd:f3", "odd", "roads"), ("odd:f4", "odd", "roads")]
+    assert db.scalar(select(func.count()).select_from(Layer).where(Layer.park_id == park.id)) == 1, "no empty layer left behind"
