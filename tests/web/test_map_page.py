@@ -7,7 +7,6 @@ import json
 import math
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
@@ -219,8 +218,8 @@ def test_choosing_a_score_indicator_highlights_it_on_the_map(fresh: MapPage, api
     fresh.screenshot("08-score-indicator")
 
 
-CLUSTER_OF = """(code) => {
-    const a = parktwin.assets, item = a.items.get(code), cell = item.cell, bubble = cell && cell.bubble;
+CLUSTER_OF = """(code) => {  // the bubble an asset is shown in: its cell's, or that of the group its cell is merged into
+    const a = parktwin.assets, item = a.items.get(code), cell = item.cell, bubble = cell && (cell.group ? cell.group.host : cell).bubble;
     const at = bubble && Cesium.SceneTransforms.worldToWindowCoordinates(parktwin.viewer.scene, bubble.position);
     return {state: item.state, folded: item.folded, halo: !!item.halo && item.halo.show, inCell: !!cell && cell.items.has(item),
             bubble: bubble ? {image: bubble.image, codes: bubble.id.codes, at: at && {x: at.x, y: at.y}} : null,
@@ -228,15 +227,21 @@ CLUSTER_OF = """(code) => {
 }"""
 
 
+def bubble_label(count: int) -> str:
+    """The count a bubble shows: exact below 100, then rounded down (the atlas keeps every label drawn)."""
+    return str(count) if count < 100 else f"{count // 100 * 100}+" if count < 1000 else f"{count // 1000}k+"
+
+
 def test_clusters_follow_live_state_changes(fresh: MapPage) -> None:
     """A bubble shows its count and worst state after a member's change; an alarm leaves it and blinks on its
     own, and rejoins when it clears; picking and clicking the bubble still work."""
     fresh.js("parktwin.assets.clustering = true; parktwin.assets.recluster(true)")
-    # a bubble of ≥ 4 markers, all normal or offline, so that one member's warning decides its colour
+    # a bubble of ≥ 4 markers (not merged with another), all normal or offline, so that one member's warning decides its colour
+    fresh.render()
     code = fresh.js("""() => {
         for (const cell of parktwin.assets.cells.values()) {
             const items = [...cell.items];
-            if (cell.bubble && items.length >= 4 && items.every((i) => i.state === 'normal' || i.state === 'offline')) return items[0].code;
+            if (cell.bubble && !cell.group && items.length >= 4 && items.every((i) => i.state === 'normal' || i.state === 'offline')) return items[0].code;
         }
         return null;
     }""")
@@ -244,11 +249,11 @@ def test_clusters_follow_live_state_changes(fresh: MapPage) -> None:
     before = fresh.js(CLUSTER_OF, code)
     original, count = before["state"], len(before["bubble"]["codes"])
     assert before["folded"] and before["inCell"] and code in before["bubble"]["codes"]
-    assert before["bubble"]["image"].startswith(f"cluster|{count}|")
+    assert before["bubble"]["image"].startswith(f"cluster|{bubble_label(count)}|")
     try:
         fresh.js("(code) => parktwin.assets.setState(code, 'warning')", code)
         warned = fresh.js(CLUSTER_OF, code)
-        assert warned["bubble"]["image"] == f"cluster|{count}|warning" and warned["folded"]
+        assert warned["bubble"]["image"] == f"cluster|{bubble_label(count)}|warning" and warned["folded"]
 
         fresh.js("(code) => parktwin.assets.setState(code, 'alarm')", code)
         alarmed = fresh.js(CLUSTER_OF, code)
@@ -260,7 +265,7 @@ def test_clusters_follow_live_state_changes(fresh: MapPage) -> None:
         back = fresh.js(CLUSTER_OF, code)
         assert back["inCell"] and back["folded"] and not back["halo"]
         assert code in back["bubble"]["codes"] and len(back["bubble"]["codes"]) == count
-        assert back["bubble"]["image"] in (f"cluster|{count}|normal", f"cluster|{count}|offline")
+        assert back["bubble"]["image"] in (f"cluster|{bubble_label(count)}|normal", f"cluster|{bubble_label(count)}|offline")
 
         # the bubble is what the mouse finds there, and a click on it flies closer
         fresh.render()
@@ -274,6 +279,62 @@ def test_clusters_follow_live_state_changes(fresh: MapPage) -> None:
     finally:
         fresh.js("([code, state]) => parktwin.assets.setState(code, state)", [code, original])
         fresh.js("parktwin.assets.recluster(true)")
+
+
+SHOWN_BUBBLES = """() => {
+    const a = parktwin.assets, out = [];
+    for (let i = 0; i < a.bubbles.length; i++) {
+        const b = a.bubbles.get(i);
+        if (!b.show) continue;
+        const at = Cesium.SceneTransforms.worldToWindowCoordinates(parktwin.viewer.scene, b.position);
+        out.push({x: at.x, y: at.y, codes: b.id.codes, image: b.image});
+    }
+    return out;
+}"""
+BUBBLE_PX = 34
+
+
+def assert_no_bubbles_overlap(mp: MapPage) -> list[dict]:
+    """Every bubble drawn is at least its size away from the others on screen, and each clustered marker is
+    counted in exactly one of them; returns the bubbles."""
+    mp.render()
+    shown = mp.js(SHOWN_BUBBLES)
+    for i, a in enumerate(shown):
+        for b in shown[i + 1:]:
+            assert math.dist((a["x"], a["y"]), (b["x"], b["y"])) >= BUBBLE_PX, f"bubbles overlap: {a['image']} and {b['image']}"
+    codes = [code for bubble in shown for code in bubble["codes"]]
+    folded = mp.js("[...parktwin.assets.items.values()].filter((i) => i.folded).map((i) => i.code)")
+    assert sorted(codes) == sorted(folded)
+    return shown
+
+
+def test_cluster_bubbles_never_overlap(fresh: MapPage) -> None:
+    """From 40 km the park's centre, where four grid cells meet, gets one bubble, not four piled up; a live change
+    of a member repaints that bubble and regroups its own cell only. Closer, no two bubbles overlap either."""
+    fresh.js("parktwin.assets.clustering = true; parktwin.assets.recluster(true)")
+    assert_no_bubbles_overlap(fresh)
+    fresh.js("parktwin.viewer.camera.setView({destination: Cesium.Cartesian3.fromDegrees(...parktwin.store.park.center, 40000)})")
+    shown = assert_no_bubbles_overlap(fresh)
+    cells = fresh.js("[...parktwin.assets.cells.values()].filter((c) => c.bubble).length")
+    assert cells > 1 and len(shown) == 1, f"{cells} cells drawn as {len(shown)} bubbles"
+    code = fresh.js("(codes) => codes.find((c) => ['normal', 'offline'].includes(parktwin.assets.items.get(c).state))", shown[0]["codes"])
+    original = fresh.js("(c) => parktwin.assets.items.get(c).state", code)
+    try:
+        drawn = fresh.js("""(code) => {
+            const a = parktwin.assets, cells = [], drawCell = a.drawCell;
+            a.drawCell = (cell) => { cells.push(cell); drawCell.call(a, cell); };
+            try { a.setState(code, 'warning'); a.flushCells(); } finally { a.drawCell = drawCell; }
+            return cells.length === 1 && cells[0] === a.items.get(code).cell;
+        }""", code)
+        assert drawn, "a state change redrew other cells than its own"
+        after = assert_no_bubbles_overlap(fresh)
+        assert len(after) == 1 and after[0]["image"] == f"cluster|{bubble_label(len(shown[0]['codes']))}|warning"
+    finally:
+        fresh.js("([code, state]) => parktwin.assets.setState(code, state)", [code, original])
+    for height in (12000, 3000, 900):
+        fresh.js(f"parktwin.viewer.camera.setView({{destination: Cesium.Cartesian3.fromDegrees(...parktwin.store.park.center, {height})}})")
+        assert_no_bubbles_overlap(fresh)
+    fresh.screenshot("09-bubbles")
 
 
 def test_the_world_shows_from_far_away_and_under_a_site_image(fresh: MapPage) -> None:

@@ -298,6 +298,7 @@ async function start(slug) {
   emit("assets:changed");
   connectLive();
   viewer.resolutionScale = 1;
+  mapEl.classList.remove("loading-hidden");
   viewer.scene.requestRender();
   await nextFrames(viewer, 2);
   document.getElementById("loading").hidden = true;

@@ -1,6 +1,7 @@
 // Devices as billboards coloured by live state, in one BillboardCollection (10k markers stay ~1 ms
 // per frame, where Entities cost ~36 ms), grouped into clusters by a screen-sized ground grid when
 // far, alarms always shown on their own and blinking. Live state changes regroup only the cells they touch.
+// Bubbles that would overlap on screen (neighbouring cells) are drawn as one, checked before each frame.
 import { badge, bubble, halo, BADGE_PX, STATES } from "./icons.js";
 import { billboardCollection, MARKER_SCALE, NO_SCALE, ON_TOP } from "./viewer.js";
 
@@ -8,7 +9,8 @@ const Cesium = window.Cesium;
 const CLUSTER_PX = 110; // markers closer than this on screen are grouped
 const MIN_CLUSTER = 3;
 const NO_CLUSTER_BELOW_M = 6; // grid cells smaller than this: everything is shown individually
-const BUBBLE_PX = 34;
+const BUBBLE_PX = 34; // also the least distance between two bubbles' centres on screen
+const SHIFT_PX = 2; // a bubble's centre moving less than this on screen does not make it look for overlaps
 
 /** The device markers of a park; `items` maps asset code → {code, kind, lon, lat, height, state, ...}. */
 export class AssetLayer {
@@ -29,11 +31,17 @@ export class AssetLayer {
     this.blinkOn = false;
     this.cells = new Map(); // grid cell key → {items, counts, bubble, ...} at the current level
     this.dirtyCells = new Set(); // cells whose members or states changed since the last flush
+    this.layoutDirty = false; // a bubble came or went: overlaps are looked at again before the next frame
+    this.shiftedCells = new Set(); // bubbles whose centre moved (a member came or went) since then
+    this.lastView = null; // the camera (view matrix, frustum) they were last looked at for
+    this.lastFrustum = null;
+    this.lastSize = null;
     this.sphere = null;
     this.cosLat = Math.cos((origin[1] * Math.PI) / 180);
     viewer.camera.percentageChanged = 0.05;
     viewer.camera.changed.addEventListener(() => this.recluster());
     viewer.camera.moveEnd.addEventListener(() => this.recluster());
+    viewer.scene.preRender.addEventListener(() => this.separate());
     this.blinkTimer = setInterval(() => this.blink(), 450);
   }
 
@@ -126,7 +134,7 @@ export class AssetLayer {
     const key = `${Math.floor(item.x / size)}:${Math.floor(item.y / size)}`;
     let cell = this.cells.get(key);
     if (!cell) {
-      cell = { items: new Set(), counts: { warning: 0, offline: 0, normal: 0 }, lon: 0, lat: 0, top: 0, bubble: null, label: null, moved: true };
+      cell = { items: new Set(), counts: { warning: 0, offline: 0, normal: 0 }, lon: 0, lat: 0, top: 0, bubble: null, label: null, moved: true, position: null, at: null, group: null };
       this.cells.set(key, cell);
     }
     cell.items.add(item);
@@ -151,42 +159,159 @@ export class AssetLayer {
     this.markDirty(cell);
   }
 
-  /** A cell's bubble (count + worst state, at its members' centre) and whether its members' markers
-   * are folded into it, after members joined, left or changed state. */
+  /** A cell's bubble and whether its members' markers are folded into it, after members joined, left or
+   * changed state; the bubble it is drawn in (its own, or its merged group's) is repainted. */
   drawCell(cell) {
     const size = cell.items.size;
     if (size < MIN_CLUSTER) {
-      if (cell.bubble) this.bubbles.remove(cell.bubble);
+      if (cell.bubble) {
+        this.bubbles.remove(cell.bubble);
+        this.layoutDirty = true; // a group it was merged into is redrawn without it
+      }
       cell.bubble = null;
       cell.label = null;
       for (const item of cell.items) this.fold(item, false);
       return;
     }
-    const icon = bubble(size, STATES.find((state) => cell.counts[state] > 0) || "normal");
-    if (!cell.bubble) for (const item of cell.items) this.fold(item, true); // a new bubble takes in its members
-    if (cell.moved || !cell.bubble) {
-      const lon = cell.lon / size;
-      const lat = cell.lat / size;
-      const position = Cesium.Cartesian3.fromDegrees(lon, lat, cell.top + 1);
-      const members = cell.items;
-      // the codes are listed when someone asks (a click), not on every change
-      const id = { type: "cluster", lon, lat, get codes() { return [...members].map((item) => item.code); } };
-      if (cell.bubble) {
-        cell.bubble.position = position;
-        cell.bubble.id = id;
-      } else {
-        cell.bubble = this.bubbles.add({
-          position, image: icon.canvas, imageId: icon.id, width: BUBBLE_PX, height: BUBBLE_PX,
-          disableDepthTestDistance: ON_TOP, scaleByDistance: NO_SCALE, id,
-        });
-        cell.label = icon.id;
-      }
+    if (!cell.bubble) {
+      for (const item of cell.items) this.fold(item, true); // a new bubble takes in its members
+      cell.bubble = this.bubbles.add({ // shown once painted as its unit's host
+        width: BUBBLE_PX, height: BUBBLE_PX, disableDepthTestDistance: ON_TOP, scaleByDistance: NO_SCALE, show: false,
+      });
+    }
+    if (cell.moved || !cell.position) {
+      cell.position = Cesium.Cartesian3.fromDegrees(cell.lon / size, cell.lat / size, cell.top + 1);
       cell.moved = false;
+      if (cell.at) this.shiftedCells.add(cell); // a member came or went: looked at before the next frame
+      else this.layoutDirty = true; // a new bubble: it may overlap another
     }
-    if (cell.label !== icon.id) {
-      cell.bubble.setImage(icon.id, icon.canvas);
-      cell.label = icon.id;
+    this.paint(cell.group || { cells: [cell], host: cell });
+  }
+
+  /** Draw a unit (one cell, or cells merged because their bubbles overlapped) on its host cell's bubble:
+   * their members' count and worst state, at their centre. */
+  paint({ cells, host }) {
+    if (!host.bubble) return; // the host lost its bubble: the unit is regrouped before the next frame
+    const { size, lon, lat, position } = centreOf(cells);
+    const icon = bubble(size, STATES.find((state) => cells.some((cell) => cell.bubble && cell.counts[state] > 0)) || "normal");
+    const billboard = host.bubble;
+    billboard.show = true;
+    const id = billboard.id;
+    // Most repaints are a recolour (a member's state changed): position and pick id stay as they are.
+    if (!id || id.lon !== lon || id.lat !== lat || id.cells !== cells) {
+      billboard.position = position;
+      // the codes are listed when someone asks (a click), not on every change
+      billboard.id = { type: "cluster", lon, lat, cells, get codes() { return cells.flatMap((cell) => (cell.bubble ? [...cell.items].map((item) => item.code) : [])); } };
     }
+    if (host.label !== icon.id) {
+      billboard.setImage(icon.id, icon.canvas);
+      host.label = icon.id;
+    }
+  }
+
+  /** Before a frame, when the camera or a bubble moved: bubbles closer on screen than their size (neighbouring
+   * cells whose members sit near their shared edge; from far away, the cells the park straddles) are merged
+   * into one, drawn on the billboard of its largest cell. Only the bubbles are looked at, not the markers, and
+   * the cells stay as they are: a live change still regroups its own cell and repaints its unit's bubble. */
+  separate() {
+    const cameraMoved = this.cameraMoved();
+    if (!cameraMoved && !this.layoutDirty && !this.shifted()) return;
+    this.layoutDirty = false;
+    this.shiftedCells.clear();
+    let units = [];
+    for (const cell of this.cells.values()) {
+      if (!cell.bubble) continue;
+      cell.at = cameraMoved || !cell.at || cell.shiftedTo === undefined ? this.toScreen(cell.position) : cell.shiftedTo;
+      cell.shiftedTo = undefined;
+      units.push({ cells: [cell], at: cell.at });
+    }
+    // a merged bubble sits at its members' centre, which may overlap yet another: until none do
+    for (let merged = true; merged;) [units, merged] = this.mergeOverlapping(units);
+    for (const unit of units) this.place(unit);
+  }
+
+  /** Whether a bubble whose members changed moved on screen by more than SHIFT_PX since overlaps were last
+   * looked at. With live states, members come and go every frame (an alarm leaves its bubble to blink on
+   * its own) but the centre of a bubble of dozens barely moves: the full look is kept for real moves. */
+  shifted() {
+    let moved = false;
+    for (const cell of this.shiftedCells) {
+      if (!cell.bubble || !cell.at) continue;
+      const at = (cell.shiftedTo = this.toScreen(cell.position));
+      if (!at || (at.x - cell.at.x) ** 2 + (at.y - cell.at.y) ** 2 > SHIFT_PX ** 2) moved = true;
+    }
+    this.shiftedCells.clear();
+    return moved;
+  }
+
+  /** One round of merging: units whose bubbles overlap on screen become one. [units, whether any merged]. */
+  mergeOverlapping(units) {
+    const parent = units.map((_, i) => i);
+    const root = (i) => (parent[i] === i ? i : (parent[i] = root(parent[i])));
+    const bins = new Map(); // screen square of BUBBLE_PX → indices of the units centred in it
+    const { clientWidth: width, clientHeight: height } = this.viewer.scene.canvas;
+    let merged = false;
+    units.forEach(({ at }, i) => {
+      // off screen (or behind the camera): nothing to cover
+      if (!at || at.x < -BUBBLE_PX || at.y < -BUBBLE_PX || at.x > width + BUBBLE_PX || at.y > height + BUBBLE_PX) return;
+      const bx = Math.floor(at.x / BUBBLE_PX);
+      const by = Math.floor(at.y / BUBBLE_PX);
+      for (let dx = -1; dx <= 1; dx++) {
+        for (let dy = -1; dy <= 1; dy++) {
+          for (const j of bins.get((bx + dx) * 65536 + by + dy) || []) {
+            const other = units[j].at;
+            if ((other.x - at.x) ** 2 + (other.y - at.y) ** 2 >= BUBBLE_PX ** 2 || root(i) === root(j)) continue;
+            parent[root(i)] = root(j);
+            merged = true;
+          }
+        }
+      }
+      const key = bx * 65536 + by;
+      if (bins.has(key)) bins.get(key).push(i);
+      else bins.set(key, [i]);
+    });
+    if (!merged) return [units, false];
+    const groups = new Map(); // root → its units
+    units.forEach((unit, i) => {
+      const group = groups.get(root(i));
+      if (group) group.push(unit);
+      else groups.set(root(i), [unit]);
+    });
+    return [[...groups.values()].map((group) => (group.length === 1 ? group[0] : this.unitOf(group.flatMap((unit) => unit.cells)))), true];
+  }
+
+  /** Cells drawn as one bubble, and where that bubble is on screen. */
+  unitOf(cells) {
+    return { cells, at: this.toScreen(centreOf(cells).position) };
+  }
+
+  /** Show a unit's bubble on its largest cell and hide the other cells' bubbles; a unit drawn so already is
+   * left as it is (its cells repaint it when they change). */
+  place(unit) {
+    const { group } = unit.cells[0];
+    if (unit.cells.length === 1 ? !group : group?.cells.length === unit.cells.length && unit.cells.every((cell) => cell.group === group)) return;
+    unit.host = unit.cells.reduce((largest, cell) => (cell.items.size > largest.items.size ? cell : largest));
+    for (const cell of unit.cells) {
+      cell.group = unit.cells.length > 1 ? unit : null;
+      if (cell !== unit.host) cell.bubble.show = false;
+    }
+    this.paint(unit);
+  }
+
+  toScreen(position) {
+    return Cesium.SceneTransforms.worldToWindowCoordinates(this.viewer.scene, position);
+  }
+
+  /** Did the camera or the canvas's size change since the last call? */
+  cameraMoved() {
+    const camera = this.viewer.camera;
+    const { clientWidth, clientHeight } = this.viewer.scene.canvas;
+    const size = `${clientWidth}x${clientHeight}`;
+    if (this.lastView && Cesium.Matrix4.equals(camera.viewMatrix, this.lastView) && camera.frustum.equals(this.lastFrustum) && size === this.lastSize) return false;
+    this.lastView = Cesium.Matrix4.clone(camera.viewMatrix, this.lastView);
+    this.lastFrustum = camera.frustum.clone(this.lastFrustum);
+    this.lastSize = size;
+    return true;
   }
 
   /** Hide a marker inside its cluster's bubble (or show it again). Folding sets its size to 0, not `show`:
@@ -257,6 +382,7 @@ export class AssetLayer {
     this.bubbles.removeAll();
     this.cells.clear();
     this.dirtyCells.clear();
+    this.layoutDirty = true;
     const size = level === null ? 0 : 2 ** level;
     for (const item of this.items.values()) {
       item.cell = null;
@@ -303,4 +429,25 @@ export class AssetLayer {
   destroy() {
     clearInterval(this.blinkTimer);
   }
+}
+
+/** The members' count and centre of some cells (those with a bubble): {size, lon, lat, position}. */
+function centreOf(cells) {
+  if (cells.length === 1) {
+    const [cell] = cells;
+    const size = cell.items.size;
+    return { size, lon: cell.lon / size, lat: cell.lat / size, position: cell.position };
+  }
+  let size = 0;
+  let lon = 0;
+  let lat = 0;
+  let top = 0;
+  for (const cell of cells) {
+    if (!cell.bubble) continue;
+    size += cell.items.size;
+    lon += cell.lon;
+    lat += cell.lat;
+    top = Math.max(top, cell.top);
+  }
+  return { size, lon: lon / size, lat: lat / size, position: Cesium.Cartesian3.fromDegrees(lon / size, lat / size, top + 1) };
 }

@@ -50,8 +50,16 @@ export function badgeUrl(kind) {
 }
 
 /** A cluster bubble showing `count` in the colour of its worst state: {id, canvas} (cached). */
+/** A bubble's count as drawn: exact below 100, then rounded down ("700+", "2k+"). Every label drawn stays in
+ * the texture atlas for good, and live counts move every few seconds: exact large counts would grow it
+ * without end (and resize it, ~20% of a clustered frame's JS). The tooltip gives the exact count. */
+export function bubbleLabel(count) {
+  if (count >= 1000) return `${Math.floor(count / 1000)}k+`;
+  return count >= 100 ? `${Math.floor(count / 100) * 100}+` : String(count);
+}
+
 export function bubble(count, state = "normal") {
-  const label = count >= 1000 ? `${Math.floor(count / 1000)}k+` : String(count);
+  const label = bubbleLabel(count);
   const id = `cluster|${label}|${state}`;
   if (!bubbles.has(id)) bubbles.set(id, drawBubble(label, STATE_CSS[state] || STATE_CSS.normal));
   return { id, canvas: bubbles.get(id) };

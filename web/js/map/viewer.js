@@ -54,8 +54,22 @@ export async function createViewer(container) {
   scene.screenSpaceCameraController.minimumZoomDistance = 20;
   scene.screenSpaceCameraController.maximumZoomDistance = 60000;
   showWorldWhenFar(viewer);
+  skipBrdfLut(scene);
   viewer.cesiumWidget.creditContainer.classList.add("credits");
   return viewer;
+}
+
+// The first time a 3D Tiles model draws, Cesium renders a 256×256 BRDF lookup table (1,024 samples a
+// pixel) for physically based lighting. Every model here is shaded by our unlit custom shaders, which
+// never read it, and under software WebGL the table cost ~1 s of each page load: a 1-pixel table stands
+// in. (Private API, so guarded: a Cesium that renames it just renders the table again.)
+function skipBrdfLut(scene) {
+  const generator = scene._brdfLutGenerator;
+  if (!generator || "_colorTexture" in generator === false || generator._colorTexture !== undefined || !Cesium.Texture) return;
+  generator._colorTexture = new Cesium.Texture({
+    context: scene.context,
+    source: { width: 1, height: 1, arrayBufferView: new Uint8Array([255, 255, 255, 255]) },
+  });
 }
 
 // Camera height (m) above which the globe and its world imagery are drawn. Nearer, the park's own

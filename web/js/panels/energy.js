@@ -5,7 +5,7 @@ import { emit, on } from "../bus.js";
 import { optional } from "../api.js";
 import { nameOf, onLang, t } from "../i18n.js";
 import { store } from "../store.js";
-import { h, fill, num, debounce } from "../util/dom.js";
+import { h, fill, num, throttle } from "../util/dom.js";
 import { base, chart } from "../charts.js";
 import { frame } from "./panel.js";
 
@@ -22,17 +22,34 @@ function buildingTotalOf(code) {
   return place?.kind === "building" ? place.code : null;
 }
 
+/** "electricity" or "water" for a building total meter's counter reading, else null. */
+function utilityOf(reading) {
+  const utility = ENERGY_KEYS.has(reading.property) ? "electricity" : WATER_KEYS.has(reading.property) ? "water" : null;
+  return utility && buildingTotalOf(reading.asset) ? utility : null;
+}
+
 /** Cumulative meter datastreams of the park: [{reading, utility}] (building totals only). */
 function meterStreams() {
   const out = [];
   for (const reading of store.readings.values()) {
-    const utility = ENERGY_KEYS.has(reading.property) ? "electricity" : WATER_KEYS.has(reading.property) ? "water" : null;
-    if (utility && buildingTotalOf(reading.asset)) out.push({ reading, utility });
+    const utility = utilityOf(reading);
+    if (utility) out.push({ reading, utility });
   }
   return out;
 }
 
-/** Energy used today: {kwh, water} summed over building total meters (null until known). */
+/** A reading's counter value, or null (no value yet). */
+function counterOf(reading) {
+  const value = Number.parseFloat(reading?.value);
+  return Number.isFinite(value) ? value : null;
+}
+
+/** Count a meter's use today from `start` (its counter at midnight, or when first heard of today). */
+function addMeter(reading, utility, start, last = start, hours = new Map()) {
+  meters.set(reading.datastream, { asset: reading.asset, utility, start, last, hours });
+}
+
+/** Energy used today: {kwh, water} summed over building total meters (null: no meter data at all). */
 export function energyToday() {
   if (!loaded || !meters.size) return { kwh: null, water: null };
   let kwh = 0;
@@ -43,6 +60,12 @@ export function energyToday() {
     else water += use;
   }
   return { kwh, water };
+}
+
+/** Today's electricity for display, the one shown by both this panel and the overview: "—" only
+ * without meter data (a meter that has not moved since midnight is a real 0). */
+export function electricityTodayText() {
+  return num(energyToday().kwh, 0);
 }
 
 /** kWh used today by building code. */
@@ -87,25 +110,35 @@ async function loadToday() {
       const { reading, utility } = next;
       const data = await optional(`/sta/v1.1/Datastreams(${reading.datastream})/Observations/aggregate?interval=1h&func=min,max&from=${midnight.toISOString()}&to=${new Date(Date.now() + 60e3).toISOString()}`).catch(() => null);
       const buckets = (data?.buckets || []).filter((b) => Number.isFinite(b.max));
-      if (!buckets.length) continue;
+      if (!buckets.length) { // nothing since midnight yet (early in the day): 0 so far, from its latest counter
+        const counter = counterOf(store.readings.get(reading.datastream));
+        if (counter !== null && !meters.has(reading.datastream)) addMeter(reading, utility, counter); // (or heard of live by now)
+        continue;
+      }
       const hours = new Map();
       let previous = buckets[0].min;
       for (const bucket of buckets) {
         hours.set(bucket.start, Math.max(0, bucket.max - previous));
         previous = bucket.max;
       }
-      meters.set(reading.datastream, { asset: reading.asset, utility, start: buckets[0].min, last: buckets.at(-1).max, hours });
+      addMeter(reading, utility, buckets[0].min, buckets.at(-1).max, hours);
     }
   };
   await Promise.all(Array.from({ length: 6 }, worker));
   loaded = true;
 }
 
-/** A live counter reading advances today's use and the current hour. */
+/** A live counter reading advances today's use and the current hour; a meter first heard of today
+ * (no reading stored since midnight, also while today's are being read) is counted from this reading on. */
 function advance(reading) {
   const meter = meters.get(reading.datastream);
-  const value = Number(reading.value);
-  if (!meter || !Number.isFinite(value) || value < meter.last) return false;
+  const value = counterOf(reading);
+  if (!meter) {
+    const utility = value !== null && utilityOf(reading);
+    if (utility) addMeter(reading, utility, value);
+    return Boolean(utility);
+  }
+  if (value === null || value < meter.last) return false;
   const hour = new Date(reading.time || Date.now());
   hour.setMinutes(0, 0, 0);
   const key = hour.toISOString().replace(".000Z", "Z");
@@ -137,13 +170,13 @@ export function mountEnergy(section) {
 
   const draw = () => {
     const today = energyToday();
-    const power = [...store.readings.values()]
-      .filter((r) => r.property === "power" && buildingTotalOf(r.asset) && Number.isFinite(Number(r.value)))
-      .reduce((s, r) => s + Number(r.value), 0);
+    const powerReadings = [...store.readings.values()]
+      .filter((r) => r.property === "power" && buildingTotalOf(r.asset) && Number.isFinite(Number(r.value)));
+    const power = powerReadings.length ? powerReadings.reduce((s, r) => s + Number(r.value), 0) : null; // a real 0 kW is shown
     fill(kpis,
-      h("div", { class: "kpi" }, h("div", { class: "kpi-value accent" }, today.kwh === null ? "—" : num(today.kwh), h("small", {}, "kWh")), h("div", { class: "kpi-label" }, t("energy.electricityToday"))),
+      h("div", { class: "kpi" }, h("div", { class: "kpi-value accent" }, electricityTodayText(), h("small", {}, "kWh")), h("div", { class: "kpi-label" }, t("energy.electricityToday"))),
       h("div", { class: "kpi" }, h("div", { class: "kpi-value" }, today.water === null ? "—" : num(today.water, 1), h("small", {}, "m³")), h("div", { class: "kpi-label" }, t("energy.waterToday"))),
-      h("div", { class: "kpi" }, h("div", { class: "kpi-value" }, power ? num(power, 0) : "—", h("small", {}, "kW")), h("div", { class: "kpi-label" }, t("energy.powerNow"))));
+      h("div", { class: "kpi" }, h("div", { class: "kpi-value" }, power === null ? "—" : num(power, 0), h("small", {}, "kW")), h("div", { class: "kpi-label" }, t("energy.powerNow"))));
     const byBuilding = Object.entries(energyByBuilding()).sort((a, b) => b[1] - a[1]).slice(0, 5).reverse();
     if (!byBuilding.length) {
       buildingChart.clear();
@@ -153,7 +186,9 @@ export function mountEnergy(section) {
         grid: { left: 96, right: 44, top: 2, bottom: 2 },
         tooltip: { trigger: "item" },
         xAxis: { type: "value", show: false },
-        yAxis: { type: "category", data: byBuilding.map(([code]) => short(nameOf(store.places.get(code)) || code)), axisLabel: { color: "#9fb3c8", fontSize: 10 } },
+        // interval 0: every bar is named (by default ECharts drops every other label of a chart this low);
+        // names are cut to the room there is, not to a count of characters (Latin ones are narrower)
+        yAxis: { type: "category", data: byBuilding.map(([code]) => buildingLabel(code)), axisLabel: { color: "#9fb3c8", fontSize: 10, interval: 0, width: 86, overflow: "truncate", ellipsis: "…" } },
         series: [{ type: "bar", data: byBuilding.map(([code, v]) => ({ value: Math.round(v), code })), barWidth: 7, itemStyle: { borderRadius: 4, color: linear("#3b82f6", "#22d3ee") }, label: { show: true, position: "right", color: "#9fb3c8", fontSize: 10 } }],
       }), true);
     }
@@ -173,7 +208,7 @@ export function mountEnergy(section) {
 
   render();
   onLang(render);
-  const later = debounce(draw, 800);
+  const later = throttle(draw, 800); // not a debounce: live readings arrive several times a second, it would never draw
   on("store:reading", (reading) => { if (advance(reading)) later(); });
   on("store:readings", later);
   on("app:ready", async () => {
@@ -183,7 +218,8 @@ export function mountEnergy(section) {
   });
 }
 
-const short = (text) => (text.length > 9 ? `${text.slice(0, 8)}…` : text);
+/** A building's name in the current language, else its other name or its code. */
+const buildingLabel = (code) => nameOf(store.places.get(code)) || code;
 const noData = () => ({ text: t("common.noData"), left: "center", top: "middle", textStyle: { color: "#5d7088", fontSize: 12, fontWeight: "normal" } });
 
 function linear(from, to, vertical = false) {

@@ -2,9 +2,9 @@
 import { on } from "../bus.js";
 import { onLang, t } from "../i18n.js";
 import { store, readingsNamed } from "../store.js";
-import { h, fill, num, debounce } from "../util/dom.js";
+import { h, fill, num, throttle } from "../util/dom.js";
 import { frame, kpi } from "./panel.js";
-import { energyToday } from "./energy.js";
+import { electricityTodayText } from "./energy.js";
 import { parkingCounts } from "./parking-env.js";
 
 /** Mount the overview panel; `assets` is the AssetLayer (state counts). */
@@ -20,7 +20,6 @@ export function mountOverview(section, { assets }) {
     const online = total - states.offline;
     const rate = total ? (online / total) * 100 : 0;
     const openAlarms = store.available.alarms === false ? null : store.alarms.size;
-    const energy = energyToday();
     const parking = parkingCounts();
     const people = peopleToday();
     const park = store.park || {};
@@ -39,13 +38,13 @@ export function mountOverview(section, { assets }) {
         h("b", { class: "online-rate" }, `${num(rate, 1)}%`)),
       h("div", { class: "kpi-grid", id: "overview-kpis" },
         kpi("overview.openAlarms", openAlarms === null ? "—" : num(openAlarms), "", openAlarms ? "tone-alarm" : ""),
-        kpi("overview.energyToday", energy.kwh === null ? "—" : num(energy.kwh, 0), "kWh"),
+        kpi("overview.energyToday", electricityTodayText(), "kWh"),
         kpi("overview.freeParking", parking.total ? num(parking.free) : "—", parking.total ? `/${num(parking.total)}` : ""),
         kpi("overview.peopleToday", people === null ? "—" : num(people), "")));
   };
   render();
   onLang(render);
-  const later = debounce(draw, 300);
+  const later = throttle(draw, 300); // not a debounce: live readings arrive several times a second, it would never draw
   for (const event of ["store:readings", "store:alarms", "store:state", "assets:changed", "energy:loaded"]) on(event, later);
 }
 

@@ -2,7 +2,7 @@
 import { emit, on } from "../bus.js";
 import { nameOf, onLang, t } from "../i18n.js";
 import { store, readingsNamed } from "../store.js";
-import { h, fill, num, debounce } from "../util/dom.js";
+import { h, fill, num, throttle } from "../util/dom.js";
 import { frame } from "./panel.js";
 
 const OCCUPANCY = ["occupancy", "occupied"];
@@ -105,7 +105,7 @@ export function mountParkingEnv(section, { ground }) {
   };
   render();
   onLang(render);
-  on("store:readings", debounce(draw, 400));
+  on("store:readings", throttle(draw, 400)); // not a debounce: live readings never pause long enough for one
   on("app:ready", draw);
 }
 

@@ -2,7 +2,7 @@
 import { on } from "../bus.js";
 import { onLang, pick, t } from "../i18n.js";
 import { store, kindLabel } from "../store.js";
-import { h, fill, num, debounce } from "../util/dom.js";
+import { h, fill, num, throttle } from "../util/dom.js";
 import { base, chart } from "../charts.js";
 import { frame } from "./panel.js";
 
@@ -57,7 +57,7 @@ export function mountSecurity(section, { assets }) {
   };
   render();
   onLang(render);
-  const later = debounce(draw, 300);
+  const later = throttle(draw, 300); // not a debounce: live readings arrive several times a second, it would never draw
   on("store:alarms", later);
   on("store:state", later);
   on("assets:changed", later);

@@ -68,12 +68,3 @@ export function throttle(fn, ms) {
     }
   };
 }
-
-/** Run fn once after `ms` of quiet. */
-export function debounce(fn, ms) {
-  let timer = null;
-  return (...args) => {
-    clearTimeout(timer);
-    timer = setTimeout(() => fn(...args), ms);
-  };
-}

@@ -1,0 +1,156 @@
+"""The dashboard beside the map, fed by live readings over MQTT: today's electricity (the overview card and
+the energy panel show one number) and the building ranking chart (every bar named, in either language)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.web.conftest import PARK, MapPage, wait_until
+
+METERS = 5  # the ranking shows five buildings: enough for ECharts to drop labels it finds crowded
+KWH = [7, 5, 4, 3, 2]  # each meter's rise today, in the test
+
+
+class Publisher:
+    """One MQTT client publishing SensorThings observations (as a device would)."""
+
+    def __init__(self, port: int) -> None:
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"web-dashboard-{time.monotonic_ns()}")
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+
+    def publish(self, datastream: int, value: float) -> None:
+        payload = {"phenomenonTime": datetime.now(UTC).isoformat().replace("+00:00", "Z"), "result": value}
+        self.client.publish(f"v1.1/Datastreams({datastream})/Observations", json.dumps(payload), qos=1).wait_for_publish(10)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def _building_meters(web_database_url: str) -> list[tuple[str, int]]:
+    """(building code, energy datastream id) of the first building total meters."""
+    engine = create_engine(web_database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text(
+                "SELECT f.code, d.id FROM datastreams d JOIN assets a ON a.id = d.thing_id JOIN features f ON f.id = a.feature_id "
+                "WHERE f.kind = 'building' AND d.properties->>'key' = 'energy' ORDER BY f.code LIMIT :n"), {"n": METERS}).all()
+    finally:
+        engine.dispose()
+    assert len(rows) == METERS
+    return [(code, datastream) for code, datastream in rows]
+
+
+def electricity(mp: MapPage) -> dict[str, str]:
+    """Today's electricity as each panel shows it (the number, without the unit)."""
+    return mp.js("""() => ({
+        overview: [...document.querySelectorAll('#overview-kpis .kpi')].find((k) => k.textContent.includes('kWh'))
+            .querySelector('.kpi-value').firstChild.textContent,
+        energy: document.querySelector('#energy-kpis .kpi-value').firstChild.textContent })""")
+
+
+def kwh(shown: str) -> float | None:
+    return None if shown == "—" else float(shown.replace(",", ""))
+
+
+@pytest.fixture(scope="module")
+def live_readings(map_page: MapPage, mosquitto: int) -> Iterator[Publisher]:
+    """A steady stream of live readings (a PM2.5 sensor, ten a second) while the module's scenarios run: a
+    panel that only redraws after a quiet moment would never redraw."""
+    wait_until(lambda: map_page.js("document.getElementById('live-status').dataset.state") == "on", 30, "the live stream")
+    publisher = Publisher(mosquitto)
+    stream = Publisher(mosquitto)
+    pm25 = map_page.js("[...parktwin.store.readings.values()].find((r) => r.asset === 'AQS-001' && r.property === 'pm25').datastream")
+    stop = threading.Event()
+
+    def run() -> None:
+        value = 20.0
+        while not stop.wait(0.1):
+            value = 20.0 + (value + 1.3) % 15
+            stream.publish(pm25, round(value, 1))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield publisher
+    finally:
+        stop.set()
+        thread.join(5)
+        stream.close()
+        publisher.close()
+
+
+@pytest.fixture(scope="module")
+def meters_today(map_page: MapPage, web_database_url: str, live_readings: Publisher) -> dict[str, Any]:
+    """Five building meters, first heard of today during the test (no stored reading since midnight), then
+    rising by KWH: {"before": what the panels showed, "zero": after the first counters, "meters": [(building, id)]}."""
+    meters = _building_meters(web_database_url)
+    before = electricity(map_page)
+    base = 1000.0
+    for (_, datastream), _rise in zip(meters, KWH, strict=True):
+        live_readings.publish(datastream, base)
+    wait_until(lambda: electricity(map_page)["energy"] != "—", 20, "the first meter counters on the page")
+    time.sleep(1.5)  # both panels redraw at least once a second
+    zero = electricity(map_page)
+    for (_, datastream), rise in zip(meters, KWH, strict=True):
+        live_readings.publish(datastream, base + rise)
+    return {"before": before, "zero": zero, "meters": meters}
+
+
+def test_the_overview_and_the_energy_panel_show_the_same_electricity_today(map_page: MapPage, meters_today: dict[str, Any]) -> None:
+    """The overview's 今日用电 and the energy panel's agree while live readings keep coming; "—" only without meter
+    data; a meter first heard of today (early in the day) counts from its first reading, a real 0 until it rises."""
+    before = meters_today["before"]
+    assert before["overview"] == before["energy"], before
+    if before["energy"] == "—":  # the first run: no meter had reported today
+        assert meters_today["zero"] == {"overview": "0", "energy": "0"}, meters_today["zero"]
+    expected = (kwh(before["energy"]) or 0) + sum(KWH)
+    shown = wait_until(lambda: (now := electricity(map_page)) and kwh(now["energy"]) and kwh(now["energy"]) >= expected
+                       and now["overview"] == now["energy"] and now, 20, "both panels to show today's use")
+    assert shown["overview"] == shown["energy"], shown
+    if before["energy"] == "—":
+        assert kwh(shown["energy"]) == sum(KWH)
+    # still one number a few redraws later, readings still flowing
+    time.sleep(2)
+    later = electricity(map_page)
+    assert later["overview"] == later["energy"], later
+    map_page.screenshot("11-electricity-today")
+
+
+RANKING = """() => {
+    const chart = echarts.getInstanceByDom(document.getElementById('energy-buildings'));
+    const option = chart.getOption();
+    // the texts ECharts drew (axis labels, cut to fit with "…", and the bars' values)
+    const drawn = chart.getZr().storage.getDisplayList(true).filter((el) => el.style && el.style.text != null).map((el) => String(el.style.text));
+    return {codes: option.series[0].data.map((d) => d.code), drawn};
+}"""
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_bar_of_the_building_ranking_is_named(map_page: MapPage, api, meters_today: dict[str, Any], lang: str) -> None:  # type: ignore[no-untyped-def]
+    codes = {code for code, _ in meters_today["meters"]}
+    wait_until(lambda: set(map_page.js(RANKING)["codes"]) >= codes, 20, "the tested buildings in the ranking")
+    if lang == "en":
+        map_page.page.click("#lang-switch")
+    try:
+        ranking = map_page.js(RANKING)
+        assert len(ranking["codes"]) == METERS
+        for code in ranking["codes"]:
+            props = api.call("GET", f"/api/v1/parks/{PARK}/features/{code}", user="viewer")["properties"]
+            name = (props.get("name_en") if lang == "en" else None) or props.get("name") or code
+            labels = [t.rstrip("…") for t in ranking["drawn"] if t.strip() and name.startswith(t.rstrip("…")) and not t.isdigit()]
+            assert labels, f"the bar of {code} ({name}) has no label: drawn {ranking['drawn']}"
+        map_page.screenshot(f"12-building-ranking-{lang}")
+    finally:
+        if lang == "en":
+            map_page.page.click("#lang-switch")
