@@ -165,7 +165,7 @@ function drawBubble(label, colour) {
   const g = draw2d(c);
   g.drawImage(bubbleDiscs.get(colour), 0, 0);
   g.fillStyle = "#ffffff";
-  g.font = `bold ${label.length > 3 ? 22 : 28}px "DejaVu Sans", "WenQuanYi Micro Hei", sans-serif`;
+  g.font = `bold ${label.length > 3 ? 20 : 28}px "DejaVu Sans", "WenQuanYi Micro Hei", sans-serif`;
   g.textAlign = "center";
   g.textBaseline = "middle";
   g.fillText(label, r, r + 1);
