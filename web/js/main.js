@@ -99,7 +99,7 @@ async function start(slug) {
     console.error("render error", error);
   });
   // Load at a quarter of the pixels (software WebGL pays per pixel for every loading frame),
-  // then draw the finished park at full resolution.
+  // then draw the finished park at full resolution (and refine its tiles for it, if they need to be).
   viewer.resolutionScale = 0.5;
   const bbox = store.park.bbox || [store.park.center[0] - 0.005, store.park.center[1] - 0.004, store.park.center[0] + 0.005, store.park.center[1] + 0.004];
   await flyToBbox(viewer, bbox, { duration: 0 });
@@ -301,6 +301,7 @@ async function start(slug) {
   mapEl.classList.remove("loading-hidden");
   viewer.scene.requestRender();
   await nextFrames(viewer, 2);
+  await tiles.settled();
   document.getElementById("loading").hidden = true;
   parktwin.timings.ready = performance.now();
   parktwin.isReady = true;

@@ -87,6 +87,17 @@ export class TileLayers {
     return tileset;
   }
 
+  /** Resolve when no tileset has tiles left to load for the current view (e.g. refining after the view
+   * or the resolution changed); gives up waiting after `timeoutMs`, so a stuck tile never hangs a caller. */
+  async settled(timeoutMs = 15000) {
+    const loading = [...this.tilesets.values()].filter((tileset) => !tileset.tilesLoaded);
+    if (!loading.length) return;
+    let timer;
+    const late = new Promise((resolve) => { timer = setTimeout(resolve, timeoutMs); });
+    await Promise.race([Promise.all(loading.map((tileset) => whenLoaded(this.viewer, tileset))), late]);
+    clearTimeout(timer);
+  }
+
   remove(slug) {
     const old = this.tilesets.get(slug);
     if (!old) return;
