@@ -35,7 +35,7 @@ from tiles.sink import ContentSink
 _MIN_HALF_SIZE_M = 0.01  # flat or point-like features still get a box with volume
 _GROUP_FAN_OUT = 8  # at most this many children when splitting by group
 _SPATIAL_FAN_OUT_LEVELS = 2  # two kd levels -> up to 4 children
-_MIN_TILES_PER_WORKER = 16  # below this a fork (and the idle-core sample) costs more than it saves
+_MIN_TILES_PER_WORKER = 64  # below this a fork (and the idle-core sample) costs more than it saves (85 tiles: 10% slower forked)
 
 
 @dataclass

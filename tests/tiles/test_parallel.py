@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 import tiles.extrude
+import tiles.tileset
+import tiles.validate
 from tiles.enu import Origin
 from tiles.extrude import extrude_footprints, extrude_footprints_batch
 from tiles.metadata import property_columns
@@ -46,6 +48,8 @@ def test_forked_encoding_threaded_extrusion_and_columns_give_the_same_tileset(mo
     reference = _published(build_tileset(meshes, origin=ORIGIN, sink=reference_sink, max_features_per_tile=40, workers=1), reference_sink)
 
     monkeypatch.setattr(tiles.extrude, "_MIN_FEATURES_PER_THREAD", 100)  # extrude in two threads
+    monkeypatch.setattr(tiles.tileset, "_MIN_TILES_PER_WORKER", 1)  # encode in two processes, however few the tiles
+    monkeypatch.setattr(tiles.validate, "_MIN_CONTENTS_PER_WORKER", 1)  # and check in two
     for properties in (rows, property_columns(rows)):
         batch = extrude_footprints_batch(polygons, np.zeros(N_FEATURES), heights, keys, properties, colours, origin=ORIGIN)
         sink = MemorySink()
