@@ -77,7 +77,7 @@ def import_gis(
     else:
         savepoint.rollback()
         stored = _store(session, park=park, slugs=wanted, chunks=chunks, name=layer_name, source=source, source_crs=stream.source_crs, progress=progress)
-    result = GisImportResult(report=report.to_dict(), layers={slug: count for slug, count in stored.items() if count})
+    result = GisImportResult(report=report.to_dict(), layers=stored)  # every layer stored holds rows: its family is in the report
     record = ImportRecord(park_id=park.id, layer_id=None, source_kind="gis", source_name=source,
                           source_crs=report.source_crs, report={**result.report, "layers": result.layers})
     session.add(record)

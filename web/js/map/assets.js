@@ -217,14 +217,13 @@ export class AssetLayer {
     const cameraMoved = this.cameraMoved();
     if (!cameraMoved && !this.layoutDirty && !this.shifted()) return;
     this.layoutDirty = false;
-    this.shiftedCells.clear();
     let units = [];
     for (const cell of this.cells.values()) {
       if (!cell.bubble) continue;
-      cell.at = cameraMoved || !cell.at || cell.shiftedTo === undefined ? this.toScreen(cell.position) : cell.shiftedTo;
-      cell.shiftedTo = undefined;
+      if (cameraMoved || !cell.at || this.shiftedCells.has(cell)) cell.at = this.toScreen(cell.position); // kept while neither moves
       units.push({ cells: [cell], at: cell.at });
     }
+    this.shiftedCells.clear();
     // a merged bubble sits at its members' centre, which may overlap yet another: until none do
     for (let merged = true; merged;) [units, merged] = this.mergeOverlapping(units);
     for (const unit of units) this.place(unit);
@@ -234,14 +233,14 @@ export class AssetLayer {
    * looked at. With live states, members come and go every frame (an alarm leaves its bubble to blink on
    * its own) but the centre of a bubble of dozens barely moves: the full look is kept for real moves. */
   shifted() {
-    let moved = false;
     for (const cell of this.shiftedCells) {
-      if (!cell.bubble || !cell.at) continue;
-      const at = (cell.shiftedTo = this.toScreen(cell.position));
-      if (!at || (at.x - cell.at.x) ** 2 + (at.y - cell.at.y) ** 2 > SHIFT_PX ** 2) moved = true;
+      if (cell.bubble && cell.at) {
+        const at = this.toScreen(cell.position);
+        if (!at || (at.x - cell.at.x) ** 2 + (at.y - cell.at.y) ** 2 > SHIFT_PX ** 2) return true;
+      }
+      this.shiftedCells.delete(cell); // gone, or barely moved: the last look at overlaps stands for it
     }
-    this.shiftedCells.clear();
-    return moved;
+    return false;
   }
 
   /** One round of merging: units whose bubbles overlap on screen become one. [units, whether any merged]. */
