@@ -65,7 +65,7 @@ export async function createViewer(container) {
 // in. (Private API, so guarded: a Cesium that renames it just renders the table again.)
 function skipBrdfLut(scene) {
   const generator = scene._brdfLutGenerator;
-  if (!generator || "_colorTexture" in generator === false || generator._colorTexture !== undefined || !Cesium.Texture) return;
+  if (!generator || !("_colorTexture" in generator) || generator._colorTexture !== undefined || !Cesium.Texture) return;
   generator._colorTexture = new Cesium.Texture({
     context: scene.context,
     source: { width: 1, height: 1, arrayBufferView: new Uint8Array([255, 255, 255, 255]) },
