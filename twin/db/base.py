@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import DateTime, Index, MetaData, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -16,6 +16,15 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+# Marks a constraint (in its `info`) that the database enforces with triggers instead: the schema has
+# no such constraint, so autogenerate must not add it (migrations/env.py).
+TRIGGER_ENFORCED = "parktwin_trigger_enforced"
+
+
+def referrer_index(table: str, column: str) -> Index:
+    """An index on the referring side of a nullable foreign key, over the rows that refer only: deleting
+    the referenced row finds its referrers without scanning the table, and rows without one cost nothing."""
+    return Index(f"ix_{table}_{column}", column, postgresql_where=text(f"{column} IS NOT NULL"))
 
 
 class Base(DeclarativeBase):

@@ -16,7 +16,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstr
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from twin.db.base import Base, Timestamps
+from twin.db.base import Base, Timestamps, referrer_index
 from twin.db.geometry import geometry_column
 
 
@@ -27,6 +27,7 @@ class AlarmRule(Timestamps, Base):
     __table_args__ = (
         UniqueConstraint("park_id", "code"),
         Index("ix_alarm_rules_park_kind", "park_id", "kind"),
+        referrer_index("alarm_rules", "feature_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -56,6 +57,7 @@ class Alarm(Timestamps, Base):
               postgresql_where=text("state <> 'cleared'")),
         Index("ix_alarms_park_state", "park_id", "state"),
         Index("ix_alarms_park_first_seen", "park_id", "first_seen"),
+        *(referrer_index("alarms", column) for column in ("feature_id", "building_id", "storey_id")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from twin.db.base import Base, Timestamps
+from twin.db.base import Base, Timestamps, referrer_index
 from twin.db.geometry import geometry_column
 
 
@@ -16,7 +16,7 @@ class BimModel(Timestamps, Base):
     """A building model of a park; re-uploads add versions, one of which is published."""
 
     __tablename__ = "bim_models"
-    __table_args__ = (UniqueConstraint("park_id", "name"),)
+    __table_args__ = (UniqueConstraint("park_id", "name"), referrer_index("bim_models", "building_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     park_id: Mapped[int] = mapped_column(ForeignKey("parks.id", ondelete="CASCADE"), index=True)

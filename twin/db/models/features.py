@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, ForeignKeyConstraint, Index, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, ForeignKeyConstraint, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from twin.db.base import Base, Timestamps
+from twin.db.base import TRIGGER_ENFORCED, Base, Timestamps, referrer_index
 from twin.db.geometry import geometry_column
 
 
@@ -34,10 +34,11 @@ class Feature(Timestamps, Base):
     __table_args__ = (
         UniqueConstraint("park_id", "code"),
         Index("ix_features_park_kind", "park_id", "kind"),
-        # The layer must be in the feature's park; through layers.park_id this also guarantees the park,
-        # with one RI check per inserted row instead of two (migration 0008).
-        ForeignKeyConstraint(["layer_id", "park_id"], ["layers.id", "layers.park_id"], ondelete="CASCADE"),
-        Index("ix_features_parent_id", "parent_id", postgresql_where=text("parent_id IS NOT NULL")),
+        # The layer must be in the feature's park; through layers.park_id this also guarantees the park.
+        # In the database, statement-level triggers enforce it (one check per import, not per row:
+        # migration 0009); the key stays here for the backups and readers that follow keys.
+        ForeignKeyConstraint(["layer_id", "park_id"], ["layers.id", "layers.park_id"], ondelete="CASCADE", info={TRIGGER_ENFORCED: True}),
+        referrer_index("features", "parent_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
