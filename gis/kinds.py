@@ -41,44 +41,53 @@ _AREA_TAGS = (
 _ALL_TAGS = ("building", "highway", "waterway", "water", "parking", "railway", "entrance", "barrier", "emergency") + _AREA_TAGS
 
 
-def _tag(frame: pd.DataFrame, key: str) -> np.ndarray:
-    """Lower-cased tag values as an object array ("" where missing)."""
-    if key not in frame.columns:
-        return np.full(len(frame), "", dtype=object)
-    column = frame[key]
-    text = column.astype("string").str.strip().str.lower()
-    return text.fillna("").to_numpy(dtype=object)
+class _Tags:
+    """The frame's OSM-style tag columns, lower-cased and stripped; a missing column reads as "" in every row.
 
+    Membership goes through pandas' hash tables (Series.isin): numpy's isin sorts object arrays,
+    and 25 tags × 100k rows made classification 18% of an import.
+    """
 
-def _truthy(values: np.ndarray) -> np.ndarray:
-    return ~np.isin(values, list(_FALSE_VALUES))
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._frame, self._none = frame, np.zeros(len(frame), dtype=bool)
+        self._text: dict[str, pd.Series | None] = {}
+
+    def text(self, key: str) -> pd.Series | None:
+        if key not in self._text:
+            column = self._frame[key] if key in self._frame.columns else None
+            self._text[key] = None if column is None else column.astype("string").str.strip().str.lower().fillna("")
+        return self._text[key]
+
+    def isin(self, key: str, values: set[str]) -> np.ndarray:
+        text = self.text(key)
+        return self._none if text is None else text.isin(values).to_numpy(dtype=bool)
+
+    def truthy(self, key: str) -> np.ndarray:
+        text = self.text(key)
+        return self._none if text is None else ~text.isin(_FALSE_VALUES).to_numpy(dtype=bool)
 
 
 def guess_kinds(frame: pd.DataFrame, family: np.ndarray) -> np.ndarray:
     """Kind per row ("building", "road", ...; see KINDS) from a `kind` column if set, else OSM-style tags and family."""
-    tags = {key: _tag(frame, key) for key in _ALL_TAGS}
-    has_tag = {key: _truthy(values) for key, values in tags.items()}
+    tags = _Tags(frame)
+    has_tag = {key: tags.truthy(key) for key in _ALL_TAGS}
     any_area_tag = np.logical_or.reduce([has_tag[key] for key in _AREA_TAGS])
     any_known_tag = np.logical_or.reduce(list(has_tag.values()))
-    is_parking = np.isin(tags["amenity"], list(_PARKING)) | has_tag["parking"]
+    is_parking = tags.isin("amenity", _PARKING) | has_tag["parking"]
     is_water = (
-        np.isin(tags["natural"], list(_WATER_NATURAL))
+        tags.isin("natural", _WATER_NATURAL)
         | has_tag["water"]
         | has_tag["waterway"]
-        | np.isin(tags["landuse"], list(_WATER_LANDUSE))
-        | (tags["leisure"] == "swimming_pool")
+        | tags.isin("landuse", _WATER_LANDUSE)
+        | tags.isin("leisure", {"swimming_pool"})
     )
-    is_green = (
-        np.isin(tags["landuse"], list(_GREEN_LANDUSE))
-        | np.isin(tags["leisure"], list(_GREEN_LEISURE))
-        | np.isin(tags["natural"], list(_GREEN_NATURAL))
-    )
+    is_green = tags.isin("landuse", _GREEN_LANDUSE) | tags.isin("leisure", _GREEN_LEISURE) | tags.isin("natural", _GREEN_NATURAL)
     is_key_location = (
         has_tag["entrance"]
-        | np.isin(tags["barrier"], list(_GATE_BARRIERS))
+        | tags.isin("barrier", _GATE_BARRIERS)
         | has_tag["emergency"]
-        | np.isin(tags["amenity"], list(_KEY_AMENITIES))
-        | np.isin(tags["man_made"], list(_KEY_MAN_MADE))
+        | tags.isin("amenity", _KEY_AMENITIES)
+        | tags.isin("man_made", _KEY_MAN_MADE)
     )
 
     polygon_kind = np.select(
@@ -94,7 +103,8 @@ def guess_kinds(frame: pd.DataFrame, family: np.ndarray) -> np.ndarray:
         default="other",
     ).astype(object)
 
-    if "kind" in frame.columns:
-        given = _tag(frame, "kind")
-        kinds = np.where(given != "", given, kinds)
+    given = tags.text("kind")
+    if given is not None:
+        given_values = given.to_numpy(dtype=object)
+        kinds = np.where(given_values != "", given_values, kinds)
     return kinds

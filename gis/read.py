@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import struct
 import zipfile
 from pathlib import Path
@@ -17,7 +16,6 @@ from gis.errors import EmptyInput, GisError, UnsupportedFormat
 from gis.geojson import read_geojson_fast
 
 SUPPORTED_FORMATS = "GeoJSON (.geojson/.json), GeoPackage (.gpkg), Shapefile (.shp or a .zip holding one), CityJSON (.city.json/.json)"
-_USE_ARROW = importlib.util.find_spec("pyarrow") is not None
 _ZIPPED_VECTOR_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json")
 _SHP_FILE_CODE = 9994
 # Zip bombs: real vector data deflates 2-20x (the Moscow shapefile: 2x .shp, 18x .dbf); a member that
@@ -125,7 +123,7 @@ def _read_with_gdal(source: str, name: str, format_name: str, layer: str | None)
         if layer is None and len(layers) > 1:
             layer = layers[0]
             warnings.append(f"{name} has {len(layers)} layers ({', '.join(layers)}); read the first, {layer!r}. Use --layer to pick another.")
-        frame = pyogrio.read_dataframe(source, layer=layer, use_arrow=_USE_ARROW)
+        frame = pyogrio.read_dataframe(source, layer=layer, use_arrow=True)  # through Arrow: twice as fast on large files
     except _PYOGRIO_ERRORS as exc:
         raise GisError(
             f"Could not read {name} as {format_name}: {_short_reason(exc)}. The file may be truncated or not really "
