@@ -52,7 +52,7 @@ def park_list() -> None:
 def import_gis_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="GeoJSON, GeoPackage, Shapefile (.shp or .zip), CityJSON")],
     park: Annotated[str, typer.Option(help="park slug")],
-    layer: Annotated[str, typer.Option(help="layer slug (replaced if it exists)")],
+    layer: Annotated[str, typer.Option(help="layer slug; an existing layer is merged by feature code (kept features keep their ids and bindings)")],
     crs: Annotated[str | None, typer.Option(help="source CRS: EPSG code, gcj02 or bd09 (when the file's is missing or wrong)")] = None,
     height_attr: Annotated[str | None, typer.Option(help="attribute holding the height")] = None,
     levels_attr: Annotated[str | None, typer.Option(help="attribute holding the storey count")] = None,
@@ -80,8 +80,10 @@ def import_gis_command(
         except TwinError as exc:
             fail(exc.message)
     report = result.report
+    changes = report["changes"]
     console.print(f"{report['rows_read']} rows read: {report['loaded']} loaded ({report['repaired']} repaired), {report['dropped']} dropped; "
-                  f"layers {result.layers}; source CRS {report['source_crs']}; {time.perf_counter() - started:.1f} s")
+                  f"layers {result.layers}: {changes['added']} added, {changes['updated']} updated, {changes['unchanged']} unchanged, "
+                  f"{changes['removed']} removed; source CRS {report['source_crs']}; {time.perf_counter() - started:.1f} s")
     for warning in report.get("warnings", []):
         console.print(f"[yellow]warning:[/yellow] {warning}")
 

@@ -1,10 +1,10 @@
-"""Import a GIS file into a park layer in PostGIS (replacing the layer's previous contents)."""
+"""Import a GIS file into a park layer in PostGIS (a new layer, or merged by feature code into an existing one)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import numpy as np
 import orjson
 import shapely
 from psycopg.copy import QueuedLibpqWriter
-from sqlalchemy import delete, select
+from sqlalchemy import exists, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -33,8 +33,20 @@ COPY_COLUMNS = ("park_id", "layer_id", "code", "kind", "name", "geom", "base_hei
 
 @dataclass
 class GisImportResult:
-    report: dict[str, Any]
+    report: dict[str, Any]  # the file's ImportReport, plus "changes" (see Changes)
     layers: dict[str, int] = field(default_factory=dict)  # layer slug -> features stored
+
+
+@dataclass
+class Changes:
+    """What an import did to the layers' features, by code (`<layer>:<source id>`). A feature whose code comes
+    again keeps its id, so whatever points at it (assets, enterprises, BIM models, alarm rules, child storeys)
+    stays bound; it is only written if something in it changed."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
 
 
 @gc_paused()
@@ -50,6 +62,8 @@ def import_gis(
     indexes one chunk while the next is cleaned (on 2 cores this halves the time of a large file).
     The layers are chosen before the first row goes out, from the geometry types as read; in the rare
     file where cleaning changes which family is the main one, the COPY is undone and done again.
+    Into layers that already hold features, the rows go to a staging table and are merged by code
+    (see Changes), so a re-import keeps what is bound to the features it still has.
     """
     source = source_name or path.name
     try:
@@ -64,7 +78,7 @@ def import_gis(
 
         savepoint = session.begin_nested()
         planned = _layer_slugs(stream.expected_families, layer)
-        stored = _store(session, park=park, slugs=planned, chunks=kept(), name=layer_name, source=source, source_crs=stream.source_crs, progress=progress)
+        stored, changes = _store(session, park=park, slugs=planned, chunks=kept(), name=layer_name, source=source, source_crs=stream.source_crs, progress=progress)
     except GisError as exc:
         raise InvalidInput(str(exc)) from None
     report = stream.report
@@ -76,8 +90,8 @@ def import_gis(
         savepoint.commit()
     else:
         savepoint.rollback()
-        stored = _store(session, park=park, slugs=wanted, chunks=chunks, name=layer_name, source=source, source_crs=stream.source_crs, progress=progress)
-    result = GisImportResult(report=report.to_dict(), layers=stored)  # every layer stored holds rows: its family is in the report
+        stored, changes = _store(session, park=park, slugs=wanted, chunks=chunks, name=layer_name, source=source, source_crs=stream.source_crs, progress=progress)
+    result = GisImportResult(report={**report.to_dict(), "changes": asdict(changes)}, layers=stored)  # every layer stored holds rows: its family is in the report
     record = ImportRecord(park_id=park.id, layer_id=None, source_kind="gis", source_name=source,
                           source_crs=report.source_crs, report={**result.report, "layers": result.layers})
     session.add(record)
@@ -91,18 +105,28 @@ def _layer_slugs(families: dict[str, int], layer: str) -> dict[str, str]:
 
 
 def _store(session: Session, *, park: Park, slugs: dict[str, str], chunks: Iterable[Any], name: str | None, source: str,
-           source_crs: str, progress: Callable[[str], None] | None) -> dict[str, int]:
-    """Empty (or create) the layers, COPY the chunks' features into them, name each layer's category after
-    its dominant kind; returns the features stored per layer slug."""
-    layers = {family: _replace_layer(session, park=park, slug=slug, name=name or slug, source=source, source_crs=source_crs)
+           source_crs: str, progress: Callable[[str], None] | None) -> tuple[dict[str, int], Changes]:
+    """COPY the chunks' features into their layers (created if new), name each layer's category after its
+    dominant kind; returns the features stored per layer slug and what changed.
+
+    New or empty layers take the rows straight into `features`; layers that hold features take them
+    through a staging table and a merge by code (`_merge`).
+    """
+    layers = {family: _upsert_layer(session, park=park, slug=slug, name=name or slug, source=source, source_crs=source_crs)
               for family, slug in slugs.items()}
+    layer_ids = [target.id for target in layers.values()]
+    merging = bool(session.scalar(select(exists().where(Feature.layer_id.in_(layer_ids)))))
     kinds = {family: Counter[str]() for family in slugs}
     raw = session.connection().connection.driver_connection
     columns = ", ".join(COPY_COLUMNS)
+    if merging:
+        raw.execute(f"DROP TABLE IF EXISTS {_STAGING}")
+        raw.execute(f"CREATE TEMP TABLE {_STAGING} ON COMMIT DROP AS SELECT {columns} FROM features WITH NO DATA")
     codes = _Codes()
     stored = 0
     # The queued writer sends from its own thread, so this one prepares the next chunk meanwhile.
-    with raw.cursor() as cursor, cursor.copy(f"COPY features ({columns}) FROM STDIN (FORMAT BINARY)", writer=QueuedLibpqWriter(cursor)) as copy:
+    with raw.cursor() as cursor, cursor.copy(f"COPY {_STAGING if merging else 'features'} ({columns}) FROM STDIN (FORMAT BINARY)",
+                                             writer=QueuedLibpqWriter(cursor)) as copy:
         copy.set_types(["int4", "int4", "text", "text", "text", "bytea", "float8", "float8", "text", "int4", "bytea"])
         for chunk in chunks:
             for family, part in chunk.groupby("family", sort=False):
@@ -119,17 +143,48 @@ def _store(session: Session, *, park: Park, slugs: dict[str, str], chunks: Itera
         target.category = CATEGORY_BY_KIND.get(dominant, "other")
         counts[target.slug] = sum(kinds[family].values())
     session.flush()
-    return counts
+    changes = _merge(session, park=park, layer_ids=layer_ids) if merging else Changes(added=sum(counts.values()))
+    return counts, changes
 
 
-def _replace_layer(session: Session, *, park: Park, slug: str, name: str, source: str, source_crs: str) -> Layer:
-    """The park's layer `slug`, created or emptied (its features deleted), with this import's name and source."""
+# The import's rows on their way into layers that hold features (dropped when merged, or at commit).
+_STAGING = "gis_import_staging"
+# What a re-import rewrites in a feature it keeps: what the file says (not name_en or parent_id, which the file has not).
+_MERGED = [column for column in COPY_COLUMNS if column not in ("park_id", "code")]
+
+
+def _merge(session: Session, *, park: Park, layer_ids: list[int]) -> Changes:
+    """Staged rows → the layers: insert new codes, update changed features in place, delete the codes the
+    file no longer has. A code that another layer of the park already uses is an error, not a silent skip."""
+    params = {"park": park.id, "layers": layer_ids}
+    session.execute(text(f"ANALYZE {_STAGING}"))
+    clash = session.scalars(text(
+        f"SELECT s.code FROM {_STAGING} s JOIN features f ON f.park_id = s.park_id AND f.code = s.code "
+        "WHERE f.park_id = :park AND NOT f.layer_id = ANY(:layers) ORDER BY s.code LIMIT 3"), params).all()
+    if clash:
+        raise InvalidInput(f"feature codes already used by another layer of park '{park.slug}': {', '.join(clash)}; "
+                           "import into that layer or under another layer name")
+    staged = session.scalar(text(f"SELECT count(*) FROM {_STAGING}")) or 0
+    incoming = ", ".join(f"EXCLUDED.{c}" for c in _MERGED)
+    written = session.scalars(text(
+        f"INSERT INTO features ({', '.join(COPY_COLUMNS)}) SELECT {', '.join(COPY_COLUMNS)} FROM {_STAGING} "
+        f"ON CONFLICT (park_id, code) DO UPDATE SET ({', '.join(_MERGED)}) = ROW({incoming}) "
+        f"WHERE ({', '.join(f'features.{c}' for c in _MERGED)}) IS DISTINCT FROM ({incoming}) "
+        "RETURNING xmax = 0"), params).all()  # xmax = 0: the row was inserted, not updated
+    removed = session.execute(text(
+        f"DELETE FROM features f WHERE f.layer_id = ANY(:layers) AND NOT EXISTS "
+        f"(SELECT 1 FROM {_STAGING} s WHERE s.park_id = f.park_id AND s.code = f.code)"), params).rowcount or 0
+    session.execute(text(f"DROP TABLE {_STAGING}"))
+    added = sum(written)
+    return Changes(added=added, updated=len(written) - added, unchanged=staged - len(written), removed=removed)
+
+
+def _upsert_layer(session: Session, *, park: Park, slug: str, name: str, source: str, source_crs: str) -> Layer:
+    """The park's layer `slug`, created or given this import's name and source."""
     values = {"park_id": park.id, "slug": slug, "name": name, "name_en": name, "category": "other", "source_name": source, "source_crs": source_crs}
     stmt = insert(Layer).values(values)
     session.execute(stmt.on_conflict_do_update(constraint="uq_layers_park_id_slug", set_={k: stmt.excluded[k] for k in ("name", "source_name", "source_crs")}))
-    target = session.scalars(select(Layer).where(Layer.park_id == park.id, Layer.slug == slug)).one()
-    session.execute(delete(Feature).where(Feature.layer_id == target.id))
-    return target
+    return session.scalars(select(Layer).where(Layer.park_id == park.id, Layer.slug == slug)).one()
 
 
 def _copy_rows(copy: Any, *, park: Park, layer: Layer, frame: Any, codes: _Codes) -> None:

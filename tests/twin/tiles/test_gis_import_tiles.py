@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from tests.twin.tiles.conftest import resolver
 from tiles.glb_read import decode_glb
 from tiles.validate import check_tileset, collect_keys, iter_tiles, validate_glb, validator_available
-from twin.db.models import Feature, Layer, Park
+from twin.db.models import Asset, Feature, Layer, Park
 from twin.db.queries import tilesets
 from twin.errors import InvalidInput
 from twin.pipelines.gis_import import import_gis
@@ -145,3 +145,51 @@ def test_a_main_family_changed_by_cleaning_is_stored_as_a_whole_import_would(db:
     stored = db.execute(select(Feature.code, Layer.slug, Layer.category).join(Layer, Layer.id == Feature.layer_id).where(Feature.park_id == park.id)).all()
     assert sorted(stored) == [("odd:f3", "odd", "roads"), ("odd:f4", "odd", "roads")]
     assert db.scalar(select(func.count()).select_from(Layer).where(Layer.park_id == park.id)) == 1, "no empty layer left behind"
+
+
+def test_a_reimport_keeps_the_features_it_still_has_and_what_is_bound_to_them(db: Session, park: Park, fixtures_dir: Path, tmp_path: Path) -> None:
+    """A corrected file imported again: changed features are updated in place, so an asset bound to a building
+    stays bound; a row the file no longer has is removed, a new one added, an unchanged one not touched."""
+    source = json.loads(_changan(fixtures_dir).read_text(encoding="utf-8"))
+    first = import_gis(db, park=park, path=_changan(fixtures_dir), layer="campus")
+    assert first.report["changes"] == {"added": first.layers["campus"], "updated": 0, "unchanged": 0, "removed": 0}
+    ids = dict(db.execute(select(Feature.code, Feature.id).where(Feature.park_id == park.id)).all())
+    kept, edited, gone = (f"campus:{source['features'][i]['properties']['@id']}" for i in range(3))
+    asset = Asset(park_id=park.id, feature_id=ids[edited], code="CAM-1", kind="camera", name="camera on a re-imported building",
+                  geom="SRID=4326;POINT(108.9 34.23)")
+    db.add(asset)
+    db.flush()
+    before = db.scalar(select(Feature.updated_at).where(Feature.id == ids[kept]))
+
+    source["features"][1]["properties"]["height"] = "42"
+    del source["features"][2]
+    added = json.loads(json.dumps(source["features"][0]))
+    added["properties"]["@id"] = added["properties"]["id"] = "way/1"
+    added["geometry"]["coordinates"][0] = [[x + 0.001, y] for x, y in added["geometry"]["coordinates"][0]]
+    source["features"].append(added)
+    corrected = tmp_path / "campus.geojson"
+    corrected.write_text(json.dumps(source), encoding="utf-8")
+    second = import_gis(db, park=park, path=corrected, layer="campus")
+
+    assert second.report["changes"] == {"added": 1, "updated": 1, "unchanged": first.layers["campus"] - 2, "removed": 1}
+    after = dict(db.execute(select(Feature.code, Feature.id).where(Feature.park_id == park.id)).all())
+    assert gone not in after, gone
+    assert "campus:way/1" in after
+    assert {code: after[code] for code in ids if code != gone} == {code: ids[code] for code in ids if code != gone}, "ids kept"
+    assert db.scalar(select(Feature.top_height).where(Feature.id == ids[edited])) == 42.0
+    db.refresh(asset)
+    assert asset.feature_id == ids[edited]
+    assert db.scalar(select(Feature.updated_at).where(Feature.id == ids[kept])) == before, "unchanged rows are not rewritten"
+    assert import_gis(db, park=park, path=corrected, layer="campus").report["changes"]["unchanged"] == len(after)
+
+
+def test_a_code_taken_by_another_layer_is_a_clear_error(db: Session, park: Park, fixtures_dir: Path) -> None:
+    import_gis(db, park=park, path=_changan(fixtures_dir), layer="campus")
+    layer = db.scalar(select(Layer).where(Layer.park_id == park.id, Layer.slug == "campus"))
+    other = Layer(park_id=park.id, slug="other", name="other")
+    db.add(other)
+    db.flush()
+    code = db.scalar(select(Feature.code).where(Feature.layer_id == layer.id).limit(1))
+    db.execute(update(Feature).where(Feature.code == code, Feature.park_id == park.id).values(layer_id=other.id))
+    with pytest.raises(InvalidInput, match="already used by another layer"), db.begin_nested():
+        import_gis(db, park=park, path=_changan(fixtures_dir), layer="campus")

@@ -24,7 +24,7 @@ GIS_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".city.json", ".cityjson")
 async def import_gis_file(
     park: ParkPlanner, session: SessionDep, settings: SettingsDep,
     file: Annotated[UploadFile, File(description="GeoJSON, GeoPackage, zipped Shapefile or CityJSON")],
-    layer: Annotated[str, Form(pattern=r"^[a-z0-9][a-z0-9\-_]{0,60}$", description="target layer slug; replaced if it exists")],
+    layer: Annotated[str, Form(pattern=r"^[a-z0-9][a-z0-9\-_]{0,60}$", description="target layer slug. If it exists, its features are merged by code: features the file has again keep their ids (and what is bound to them), the others are removed")],
     layer_name: Annotated[str | None, Form(max_length=200)] = None,
     crs: Annotated[str | None, Form(description="source CRS when the file has none or a wrong one: EPSG:4544, EPSG:4490, gcj02, bd09…")] = None,
     height_attr: Annotated[str | None, Form()] = None,

@@ -8,6 +8,6 @@ from pydantic import BaseModel, Field
 
 
 class GisImportResponse(BaseModel):
-    report: dict[str, Any] = Field(description="rows read, loaded, repaired, dropped (with rows and reasons), by family and kind, height sources, source CRS, warnings")
+    report: dict[str, Any] = Field(description="rows read, loaded, repaired, dropped (with rows and reasons), by family and kind, height sources, source CRS, warnings; changes: features added, updated, unchanged and removed")
     layers: dict[str, int] = Field(description="layer slug → features stored (mixed files fill <layer>-lines / <layer>-points)")
     tiles: dict[str, Any] | None = Field(description="the building tiles rebuild, when the file had buildings")
