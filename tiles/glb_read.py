@@ -167,7 +167,7 @@ def _strings_are_utf8(data: bytes, offsets: np.ndarray) -> bool:
     return not ((np.frombuffer(data, dtype=np.uint8)[inner] & 0xC0) == 0x80).any()
 
 
-def decode_glb(data: bytes, *, y_up: bool = True, property_values: bool = True) -> dict:
+def decode_glb(data: bytes, *, y_up: bool = True, property_values: bool = True, with_normals: bool = True) -> dict:
     """Decode a GLB tile: positions/normals in the tile's z-up frame (metres), feature ids, decoded property tables.
 
     Returns positions (n,3) float64 with node transforms applied and the glTF y-up axis turned back
@@ -175,7 +175,8 @@ def decode_glb(data: bytes, *, y_up: bool = True, property_values: bool = True) 
     (-1 where a primitive has none), materials per vertex (material_of_vertex), and `tables`: a list
     of {class, count, properties: {id: [values, None for noData]}, names: {id: name}}; `properties`
     and `count` repeat table 0 for convenience. With `property_values=False` every column is still
-    checked (the same errors are raised) but its values are None: for structural checks.
+    checked (the same errors are raised) but its values are None: for structural checks. With `with_normals=False`
+    the NORMAL accessors are checked but not transformed, and `normals` is NaN (a third of a tile's decoding).
     """
     gltf, binary = split_glb(data)
     meshes = gltf.get("meshes", [])
@@ -188,7 +189,9 @@ def decode_glb(data: bytes, *, y_up: bool = True, property_values: bool = True) 
             pos = read_accessor(gltf, binary, attributes["POSITION"]).astype(np.float64)
             pos = pos @ world[:3, :3].T + world[:3, 3]
             if "NORMAL" in attributes:
-                nrm = read_accessor(gltf, binary, attributes["NORMAL"]).astype(np.float64) @ normal_matrix.T
+                nrm = read_accessor(gltf, binary, attributes["NORMAL"])
+            if "NORMAL" in attributes and with_normals:
+                nrm = nrm.astype(np.float64) @ normal_matrix.T
                 nrm /= np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-300)
             else:
                 nrm = np.full_like(pos, np.nan)
