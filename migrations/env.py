@@ -6,7 +6,8 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
-from twin.db.base import TRIGGER_ENFORCED, Base
+from twin.db.base import Base
+from twin.db.migrate import include_object
 from twin.db import models  # noqa: F401  (registers every table on Base.metadata)
 from twin.settings import get_settings
 
@@ -16,13 +17,6 @@ target_metadata = Base.metadata
 
 def _url() -> str:
     return config.get_main_option("sqlalchemy.url") or get_settings().database_url
-
-
-def _include_object(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
-    """GeoAlchemy2's filter, and no constraint that triggers enforce in the database (features → layers)."""
-    if type_ == "foreign_key_constraint" and getattr(obj, "info", {}).get(TRIGGER_ENFORCED):
-        return False
-    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
 
 
 def run_migrations_offline() -> None:
@@ -46,7 +40,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         connection=connection,
         target_metadata=target_metadata,
         # GeoAlchemy2's helpers keep autogenerate from creating spatial indexes twice.
-        include_object=_include_object,
+        include_object=include_object,
         process_revision_directives=alembic_helpers.writer,
         render_item=alembic_helpers.render_item,
     )

@@ -7,6 +7,6 @@ from geoalchemy2 import Geometry
 SRID = 4326
 
 
-def geometry_column(geometry_type: str = "GEOMETRY") -> Geometry:
-    """A 2D geometry column in SRID 4326; GeoAlchemy2 adds the GiST index."""
-    return Geometry(geometry_type=geometry_type, srid=SRID, spatial_index=True)
+def geometry_column(geometry_type: str = "GEOMETRY", *, spatial_index: bool = True) -> Geometry:
+    """A 2D geometry column in SRID 4326; GeoAlchemy2 adds the GiST index unless the table declares its own."""
+    return Geometry(geometry_type=geometry_type, srid=SRID, spatial_index=spatial_index)

@@ -19,7 +19,7 @@ class Park(Timestamps, Base):
     name: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str | None] = mapped_column(String(200))
     city: Mapped[str | None] = mapped_column(String(100))
-    center = mapped_column(geometry_column("POINT"), nullable=True)
+    center = mapped_column(geometry_column("POINT", spatial_index=False), nullable=True)  # read by id only: no spatial index
     # Orthometric height of the park's ground (m, 1985 National Height Datum where known). Feature
     # heights are stored above this ground; the viewer draws on the WGS84 ellipsoid (no terrain).
     ground_elevation_m: Mapped[float] = mapped_column(default=0.0)

@@ -79,7 +79,7 @@ class Sensor(Base):
     name: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
     encoding_type: Mapped[str] = mapped_column(String(100))
-    metadata_: Mapped[Any] = mapped_column("metadata", JSONB)  # a URL string or an inline document
+    metadata_: Mapped[Any | None] = mapped_column("metadata", JSONB)  # a URL string or an inline document
     properties: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 

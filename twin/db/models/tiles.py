@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, func, text
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from twin.db.base import Base
@@ -27,6 +27,7 @@ class Tileset(Base):
 
     __tablename__ = "tilesets"
     __table_args__ = (
+        UniqueConstraint("park_id", "slug", "version"),
         Index("uq_tilesets_published", "park_id", "slug", unique=True, postgresql_where=text("published")),
     )
 
