@@ -193,3 +193,19 @@ def test_a_code_taken_by_another_layer_is_a_clear_error(db: Session, park: Park,
     db.execute(update(Feature).where(Feature.code == code, Feature.park_id == park.id).values(layer_id=other.id))
     with pytest.raises(InvalidInput, match="already used by another layer"), db.begin_nested():
         import_gis(db, park=park, path=_changan(fixtures_dir), layer="campus")
+
+
+def test_tile_blobs_are_stored_compressed_and_served_whole(db: Session, park: Park, fixtures_dir: Path) -> None:
+    """Migration 0010: GLB content is lz4-compressed in TOAST (where the server has lz4) and comes back byte for byte."""
+    from sqlalchemy import text
+
+    if not db.scalar(text("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")):
+        pytest.skip("this PostgreSQL has no lz4")
+    import_gis(db, park=park, path=_changan(fixtures_dir), layer="campus")
+    record = build_buildings(db, park=park, force=True).tileset
+    stored, size, method = db.execute(text(
+        "SELECT sum(pg_column_size(b.data)), sum(b.size), min(pg_column_compression(b.data)) FROM tile_blobs b "
+        "JOIN tileset_blobs t ON t.blob_name = b.name WHERE t.tileset_id = :id"), {"id": record.id}).one()
+    assert method == "lz4" and stored < 0.8 * size
+    resolve = resolver(db, park, "buildings")
+    assert check_tileset(record.tileset, resolve) == []
