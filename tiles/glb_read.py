@@ -188,10 +188,9 @@ def decode_glb(data: bytes, *, y_up: bool = True, property_values: bool = True, 
             attributes = primitive["attributes"]
             pos = read_accessor(gltf, binary, attributes["POSITION"]).astype(np.float64)
             pos = pos @ world[:3, :3].T + world[:3, 3]
-            if "NORMAL" in attributes:
-                nrm = read_accessor(gltf, binary, attributes["NORMAL"])
-            if "NORMAL" in attributes and with_normals:
-                nrm = nrm.astype(np.float64) @ normal_matrix.T
+            raw_normals = read_accessor(gltf, binary, attributes["NORMAL"]) if "NORMAL" in attributes else None  # read: checked
+            if raw_normals is not None and with_normals:
+                nrm = raw_normals.astype(np.float64) @ normal_matrix.T
                 nrm /= np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-300)
             else:
                 nrm = np.full_like(pos, np.nan)

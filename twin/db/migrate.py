@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import command
 from alembic.config import Config
 
-from twin.db.base import TRIGGER_ENFORCED
+from twin.db.base import TRIGGER_ENFORCED, Base
 from twin.settings import REPO_ROOT
 
 
@@ -33,7 +33,6 @@ def schema_drift(database_url: str) -> list:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
     from twin.db import models  # noqa: F401  (registers every table)
-    from twin.db.base import Base
 
     engine = create_engine(database_url, poolclass=pool.NullPool)
     try:

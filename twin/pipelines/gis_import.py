@@ -29,6 +29,7 @@ CATEGORY_BY_KIND = {
     "green": "green", "water": "water", "zone": "zones", "key_location": "key_locations",
 }
 COPY_COLUMNS = ("park_id", "layer_id", "code", "kind", "name", "geom", "base_height", "top_height", "height_source", "storeys", "properties")
+_COLUMN_LIST = ", ".join(COPY_COLUMNS)
 
 
 @dataclass
@@ -118,14 +119,13 @@ def _store(session: Session, *, park: Park, slugs: dict[str, str], chunks: Itera
     merging = bool(session.scalar(select(exists().where(Feature.layer_id.in_(layer_ids)))))
     kinds = {family: Counter[str]() for family in slugs}
     raw = session.connection().connection.driver_connection
-    columns = ", ".join(COPY_COLUMNS)
     if merging:
         raw.execute(f"DROP TABLE IF EXISTS {_STAGING}")
-        raw.execute(f"CREATE TEMP TABLE {_STAGING} ON COMMIT DROP AS SELECT {columns} FROM features WITH NO DATA")
+        raw.execute(f"CREATE TEMP TABLE {_STAGING} ON COMMIT DROP AS SELECT {_COLUMN_LIST} FROM features WITH NO DATA")
     codes = _Codes()
     stored = 0
     # The queued writer sends from its own thread, so this one prepares the next chunk meanwhile.
-    with raw.cursor() as cursor, cursor.copy(f"COPY {_STAGING if merging else 'features'} ({columns}) FROM STDIN (FORMAT BINARY)",
+    with raw.cursor() as cursor, cursor.copy(f"COPY {_STAGING if merging else 'features'} ({_COLUMN_LIST}) FROM STDIN (FORMAT BINARY)",
                                              writer=QueuedLibpqWriter(cursor)) as copy:
         copy.set_types(["int4", "int4", "text", "text", "text", "bytea", "float8", "float8", "text", "int4", "bytea"])
         for chunk in chunks:
@@ -143,7 +143,8 @@ def _store(session: Session, *, park: Park, slugs: dict[str, str], chunks: Itera
         target.category = CATEGORY_BY_KIND.get(dominant, "other")
         counts[target.slug] = sum(kinds[family].values())
     session.flush()
-    changes = _merge(session, park=park, layer_ids=layer_ids) if merging else Changes(added=sum(counts.values()))
+    copied = sum(counts.values())
+    changes = _merge(session, park=park, layer_ids=layer_ids, staged=copied) if merging else Changes(added=copied)
     return counts, changes
 
 
@@ -153,8 +154,8 @@ _STAGING = "gis_import_staging"
 _MERGED = [column for column in COPY_COLUMNS if column not in ("park_id", "code")]
 
 
-def _merge(session: Session, *, park: Park, layer_ids: list[int]) -> Changes:
-    """Staged rows → the layers: insert new codes, update changed features in place, delete the codes the
+def _merge(session: Session, *, park: Park, layer_ids: list[int], staged: int) -> Changes:
+    """The `staged` rows → the layers: insert new codes, update changed features in place, delete the codes the
     file no longer has. A code that another layer of the park already uses is an error, not a silent skip."""
     params = {"park": park.id, "layers": layer_ids}
     session.execute(text(f"ANALYZE {_STAGING}"))
@@ -164,10 +165,9 @@ def _merge(session: Session, *, park: Park, layer_ids: list[int]) -> Changes:
     if clash:
         raise InvalidInput(f"feature codes already used by another layer of park '{park.slug}': {', '.join(clash)}; "
                            "import into that layer or under another layer name")
-    staged = session.scalar(text(f"SELECT count(*) FROM {_STAGING}")) or 0
     incoming = ", ".join(f"EXCLUDED.{c}" for c in _MERGED)
     written = session.scalars(text(
-        f"INSERT INTO features ({', '.join(COPY_COLUMNS)}) SELECT {', '.join(COPY_COLUMNS)} FROM {_STAGING} "
+        f"INSERT INTO features ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} FROM {_STAGING} "
         f"ON CONFLICT (park_id, code) DO UPDATE SET ({', '.join(_MERGED)}) = ROW({incoming}) "
         f"WHERE ({', '.join(f'features.{c}' for c in _MERGED)}) IS DISTINCT FROM ({incoming}) "
         "RETURNING xmax = 0"), params).all()  # xmax = 0: the row was inserted, not updated
