@@ -294,7 +294,9 @@ def open_vector(
     heights = {"height_attr": height_attr, "levels_attr": levels_attr, "storey_height": storey_height, "default_height": default_height}
     resolve_heights(frame.iloc[:0], **heights)  # bad height options or columns fail now, before any row is stored
 
-    say(f"reprojecting {len(frame)} rows from {crs or declared or 'EPSG:4326'} to EPSG:4326"[:200])
+    source_text = crs or declared or "EPSG:4326"
+    say((f"checking {len(frame):,} rows' coordinates ({source_text})" if source_text == "EPSG:4326"
+         else f"reprojecting {len(frame):,} rows from {source_text} to EPSG:4326")[:200])
     frame[SOURCE_ROW] = np.arange(len(frame))
     raw_ids, id_column = _raw_source_ids(frame)
     frame[_SOURCE_ID] = raw_ids

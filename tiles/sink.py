@@ -17,6 +17,18 @@ class ContentSink(Protocol):
     def put(self, data: bytes, *, suffix: str = ".glb") -> str: ...
 
 
+def write_atomic(target: Path, data: bytes) -> None:
+    """Write a file through a temporary one in its folder and a rename, so readers never see it half-written."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def content_name(data: bytes, suffix: str) -> str:
     """Content-addressed file name: first 20 hex digits of the SHA-256 of the bytes, plus suffix."""
     return hashlib.sha256(data).hexdigest()[:20] + suffix
@@ -35,16 +47,17 @@ class DirectorySink:
         name = content_name(data, suffix)
         target = self.content_dir / name
         if not target.exists():
-            # Write to a temporary file and rename, so readers never see a half-written tile.
-            fd, tmp = tempfile.mkstemp(dir=self.content_dir, prefix=".tmp-", suffix=suffix)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomic(target, data)
         return f"{CONTENT_DIR}/{name}"
+
+    def remove_unused(self, used: set[str]) -> int:
+        """Delete the content files whose URIs are not in `used` (a previous run's, in the same folder); how many."""
+        removed = 0
+        for path in self.content_dir.iterdir():
+            if path.is_file() and not path.name.startswith(".") and f"{CONTENT_DIR}/{path.name}" not in used:
+                path.unlink()
+                removed += 1
+        return removed
 
     def get(self, uri: str) -> bytes | None:
         """Bytes stored under a URI returned by put (None if absent); usable as check_tileset's resolve."""

@@ -15,8 +15,6 @@ with depth.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +28,7 @@ from tiles.glb import TileGeometry, encode_tile
 from tiles.mesh import FeatureMesh
 from tiles.metadata import KEY_PROPERTY, PropertyTable, infer_column_types, property_ids
 from tiles.parallel import fork_map
-from tiles.sink import ContentSink
+from tiles.sink import ContentSink, write_atomic
 
 _MIN_HALF_SIZE_M = 0.01  # flat or point-like features still get a box with volume
 _GROUP_FAN_OUT = 8  # at most this many children when splitting by group
@@ -247,12 +245,5 @@ def write_tileset(tileset: dict, out_dir: Path) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / "tileset.json"
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".tileset-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(tileset, handle, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(target, json.dumps(tileset, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode())
     return target

@@ -258,6 +258,11 @@ def collect_keys(tileset: dict, resolve: Callable[[str], bytes | None], key_prop
     return keys
 
 
+def content_uris(tileset: dict) -> list[str]:
+    """Every content URI of the tileset, depth first."""
+    return [entry.get("uri", entry.get("url")) for tile, _ in iter_tiles(tileset) for entry in _content_entries(tile)]
+
+
 def iter_tiles(tileset: dict) -> Iterable[tuple[dict, int]]:
     """Every tile with its depth (root = 0), depth first."""
     stack = [(tileset["root"], 0)]

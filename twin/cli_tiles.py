@@ -111,48 +111,38 @@ def tiles_build(park: Annotated[str, typer.Option(help="park slug")], force: Ann
 
 @tiles_app.command("gis")
 def tiles_gis(
-    input: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="GeoJSON, GeoPackage, Shapefile, CityJSON")],
-    out: Annotated[Path, typer.Option("-o", "--out", help="output folder for tileset.json and content/")],
-    crs: Annotated[str | None, typer.Option(help="source CRS when the file's is missing or wrong")] = None,
-    height_attr: Annotated[str | None, typer.Option()] = None,
-    levels_attr: Annotated[str | None, typer.Option()] = None,
-    storey_height: Annotated[float, typer.Option()] = 3.0,
-    max_features_per_tile: Annotated[int, typer.Option()] = 500,
+    input: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="GeoJSON, GeoPackage, Shapefile (.shp or .zip), CityJSON")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="output folder: tileset.json, content/ and ground.geojson (a previous run's are replaced)")],
+    crs: Annotated[str | None, typer.Option(help="source CRS: EPSG code, gcj02 or bd09 (when the file's is missing or wrong)")] = None,
+    height_attr: Annotated[str | None, typer.Option(help="attribute holding the height")] = None,
+    levels_attr: Annotated[str | None, typer.Option(help="attribute holding the storey count")] = None,
+    storey_height: Annotated[float, typer.Option(help="metres per storey")] = 3.0,
+    default_height: Annotated[float, typer.Option(help="height of a building with neither height nor storeys, m")] = 10.0,
+    max_features_per_tile: Annotated[int, typer.Option(min=1)] = 500,
 ) -> None:
-    """Tile a file's buildings to OUT/tileset.json (3D Tiles 1.1) with no database."""
-    from gis.errors import GisError
-    from gis.load import load_vector
-    from tiles.footprints import footprints_to_meshes, origin_for
-    from tiles.sink import DirectorySink
-    from tiles.tileset import build_tileset, write_tileset
-    from twin.pipelines.bulk import gc_paused
+    """Tile a file with no database: its buildings → OUT/tileset.json (3D Tiles 1.1), its other features
+    (roads, green, water, parking, points) → OUT/ground.geojson for the viewer to drape."""
+    from twin.pipelines.tiles_offline import GROUND_FILE, tile_file
 
     started = time.perf_counter()
-    with progress_bar() as bar, gc_paused():
+    with progress_bar() as bar:
         task = bar.add_task("reading", total=None)
         try:
-            loaded = load_vector(input, crs=crs, height_attr=height_attr, levels_attr=levels_attr, storey_height=storey_height,
-                                 progress=lambda message: bar.update(task, description=message))
-        except GisError as exc:
-            fail(str(exc))
-        frame = loaded.features
-        frame = frame[(frame["family"] == "polygon") & frame["top_height"].notna()]
-        if len(frame) == 0:
-            fail("the file has no polygons with heights to extrude")
-        bar.update(task, description=f"extruding {len(frame)} footprints")
-        origin = origin_for(frame.geometry.values)
-        properties = [{"name": r.name, "kind": r.kind, "height": float(r.top_height), "height_source": r.height_source,
-                       "storeys": None if r.storeys != r.storeys else r.storeys,
-                       **{k: v for k, v in (r.properties or {}).items() if isinstance(v, str | int | float | bool)}}
-                      for r in frame.itertuples(index=False)]
-        meshes = footprints_to_meshes(frame.geometry.values, frame["base_height"].to_numpy(dtype=float), frame["top_height"].to_numpy(dtype=float),
-                                      [str(s) for s in frame["source_id"]], properties, origin=origin)
-        bar.update(task, description="writing tiles")
-        tileset = build_tileset(meshes, origin=origin, sink=DirectorySink(out), max_features_per_tile=max_features_per_tile,
-                                progress=lambda done, total: bar.update(task, completed=done, total=total))
-        write_tileset(tileset, out)
-    console.print(f"{len(meshes)} buildings → {out / 'tileset.json'} ({tileset['extras']['parktwin']['tileCount']} tiles, "
-                  f"{time.perf_counter() - started:.1f} s); report: {loaded.report.loaded} loaded, {loaded.report.dropped} dropped")
+            result = tile_file(input, out, crs=crs, height_attr=height_attr, levels_attr=levels_attr, storey_height=storey_height,
+                               default_height=default_height, max_features_per_tile=max_features_per_tile,
+                               progress=lambda label, done, total: bar.update(task, description=label, **({} if total is None else {"completed": done, "total": total})))
+        except TwinError as exc:
+            fail(exc.message)
+    report = result.report
+    assert report is not None
+    console.print(f"{result.buildings} buildings → {result.tileset_path} ({result.tiles} tiles, {time.perf_counter() - started:.1f} s)")
+    if result.ground:
+        kinds = ", ".join(f"{count} {kind}" for kind, count in result.ground.items())
+        console.print(f"{sum(result.ground.values())} ground features ({kinds}) → {out / GROUND_FILE}")
+    console.print(f"{report.rows_read} rows read: {report.loaded} loaded ({report.repaired} repaired), {report.dropped} dropped; "
+                  f"source CRS {report.source_crs}" + (f"; {result.stale_removed} stale content files removed" if result.stale_removed else ""))
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
 
 
 # ---------------------------------------------------------------- `twin park export` / `twin park import`: backup and restore

@@ -48,10 +48,11 @@ def build_buildings(session: Session, *, park: Park, slug: str = "buildings", fo
     if not force and tileset_queries.source_hash_of_published(session, park=park, slug=slug) == digest:
         count = session.scalar(select(func.count()).where(*_building_filter(park))) or 0
         return BuildResult(tileset=None, skipped=True, features=count)
-    buildings = _building_columns(session, park)
-    if buildings is None:
+    read = _building_columns(session, park)
+    if read is None:
         raise InvalidInput(f"park '{park.slug}' has no buildings with heights to tile")
-    footprints = shapely.from_wkb(buildings.wkb)  # parsed once, for the origin and the extrusion
+    buildings, wkb = read
+    footprints = shapely.from_wkb(wkb)  # parsed once, for the origin and the extrusion
     origin = _origin(session, park, footprints)
     batch = buildings_to_batch(buildings, footprints, origin=origin)
     sink = MemorySink()
@@ -83,14 +84,13 @@ def _source_state(session: Session, park: Park) -> str:
 
 @dataclass(frozen=True, slots=True)
 class BuildingColumns:
-    """The park's buildings column-wise, in id order: one sequence per column, not one object per row
-    (100k NamedTuples took 0.3 s to build only to be taken apart again)."""
+    """Buildings column-wise (a park's, in id order, or a file's): one sequence per column, not one object
+    per row (100k NamedTuples took 0.3 s to build only to be taken apart again)."""
 
     code: Sequence[str]
     name: Sequence[str | None]
     name_en: Sequence[str | None]
     kind: Sequence[str]
-    wkb: Sequence[bytes]
     base_height: Sequence[float]
     top_height: Sequence[float]
     height_source: Sequence[str | None]
@@ -100,9 +100,20 @@ class BuildingColumns:
     def __len__(self) -> int:
         return len(self.code)
 
+    @classmethod
+    def from_frame(cls, frame: Any) -> BuildingColumns:
+        """A loaded file's buildings (gis.load's feature columns) with their source ids as codes, for tiling with no database."""
+        storeys = frame["storeys"].tolist()
+        return cls(
+            code=[str(v) for v in frame["source_id"]], name=frame["name"].tolist(), name_en=[None] * len(frame),
+            kind=frame["kind"].tolist(), base_height=frame["base_height"].fillna(0.0).astype(float).tolist(),
+            top_height=frame["top_height"].astype(float).tolist(), height_source=frame["height_source"].tolist(),
+            storeys=[None if v is None or v != v else int(v) for v in storeys], properties=frame["properties"].tolist(),
+        )
 
-def _building_columns(session: Session, park: Park) -> BuildingColumns | None:
-    """The park's buildings read with a binary cursor (WKB as bytes; no ORM objects), None if there are none."""
+
+def _building_columns(session: Session, park: Park) -> tuple[BuildingColumns, list[bytes]] | None:
+    """The park's buildings read with a binary cursor, and their footprints as WKB (no ORM objects); None if there are none."""
     raw = session.connection().connection.driver_connection
     with raw.cursor(binary=True) as cursor:
         cursor.execute(
@@ -112,9 +123,10 @@ def _building_columns(session: Session, park: Park) -> BuildingColumns | None:
         rows = cursor.fetchall()
     if not rows:
         return None
-    *columns, properties = zip(*rows)
+    code, name, name_en, kind, wkb, *columns, properties = zip(*rows)
     # JSONB as text parsed with orjson: psycopg's jsonb loader (json.loads) was 70% of the fetch.
-    return BuildingColumns(*columns, properties=[orjson.loads(text) if text is not None else None for text in properties])
+    parsed = [orjson.loads(text) if text is not None else None for text in properties]
+    return BuildingColumns(code, name, name_en, kind, *columns, properties=parsed), list(wkb)
 
 
 def _origin(session: Session, park: Park, footprints: np.ndarray) -> Origin:
