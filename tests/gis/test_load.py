@@ -162,6 +162,7 @@ def test_bad_crs_option_fails_before_reading(tmp_path):
         load_vector(missing, crs="EPSG:0")
 
 
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")  # a file without a CRS is what this test is about
 def test_no_declared_crs_is_assumed_wgs84_with_a_warning(tmp_path):
     path = tmp_path / "plain.shp"
     gpd.GeoDataFrame({"building": ["yes"]}, geometry=[Point(104.06, 30.67).buffer(1e-4)], crs=None).to_file(path)

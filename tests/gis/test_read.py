@@ -71,6 +71,7 @@ def test_geopackage_first_layer_or_named_layer(tmp_path):
         read_vector(path, layer="water")
 
 
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")  # a file without a CRS is what this test is about
 def test_shapefile_without_prj_declares_no_crs(tmp_path):
     path = tmp_path / "points.shp"
     gpd.GeoDataFrame({"n": [1]}, geometry=[Point(1, 2)], crs=None).to_file(path)
