@@ -127,6 +127,32 @@ def test_the_overview_and_the_energy_panel_show_the_same_electricity_today(map_p
     map_page.screenshot("11-electricity-today")
 
 
+SAMPLER = """() => {
+    const read = () => [[...document.querySelectorAll('#overview-kpis .kpi')].find((k) => k.textContent.includes('kWh'))
+        .querySelector('.kpi-value').firstChild.textContent, document.querySelector('#energy-kpis .kpi-value').firstChild.textContent];
+    const samples = window.__electricitySamples = [];
+    window.__electricitySampler = setInterval(() => samples.push(read()), 10);
+}"""
+
+
+def test_the_two_panels_never_disagree_between_redraws(map_page: MapPage, meters_today: dict[str, Any], live_readings: Publisher) -> None:
+    """Sampled every 10 ms while a meter climbs in steps: the two panels show the same figure in every sample
+    (they used to redraw on separate timers, so a glance between the two redraws saw two numbers)."""
+    _, datastream = meters_today["meters"][0]
+    map_page.js(SAMPLER)
+    counter = 1000.0 + KWH[0]
+    for _ in range(12):
+        counter += 7
+        live_readings.publish(datastream, counter)
+        time.sleep(0.25)
+    time.sleep(1)
+    samples = map_page.js("() => { clearInterval(window.__electricitySampler); return window.__electricitySamples; }")
+    assert len(samples) > 100
+    assert len({energy for _, energy in samples}) >= 4, "the figure should have changed several times while sampled"
+    disagreeing = [sample for sample in samples if sample[0] != sample[1]]
+    assert not disagreeing, f"{len(disagreeing)} of {len(samples)} samples disagree, e.g. {disagreeing[:3]}"
+
+
 RANKING = """() => {
     const chart = echarts.getInstanceByDom(document.getElementById('energy-buildings'));
     const option = chart.getOption();

@@ -62,10 +62,14 @@ export function energyToday() {
   return { kwh, water };
 }
 
+// Today's use as this panel last drew it: the overview shows this very figure, redrawn in the same
+// task (event "energy:drawn"), so the two never disagree between their redraws.
+let shownToday = { kwh: null, water: null };
+
 /** Today's electricity for display, the one shown by both this panel and the overview: "—" only
  * without meter data (a meter that has not moved since midnight is a real 0). */
 export function electricityTodayText() {
-  return num(energyToday().kwh, 0);
+  return num(shownToday.kwh, 0);
 }
 
 /** kWh used today by building code. */
@@ -169,7 +173,7 @@ export function mountEnergy(section) {
   };
 
   const draw = () => {
-    const today = energyToday();
+    const today = shownToday = energyToday();
     const powerReadings = [...store.readings.values()]
       .filter((r) => r.property === "power" && buildingTotalOf(r.asset) && Number.isFinite(Number(r.value)));
     const power = powerReadings.length ? powerReadings.reduce((s, r) => s + Number(r.value), 0) : null; // a real 0 kW is shown
@@ -204,6 +208,7 @@ export function mountEnergy(section) {
         series: [{ type: "bar", data: trend.map(([, v]) => Math.round(v)), barWidth: "55%", itemStyle: { borderRadius: [2, 2, 0, 0], color: linear("#22d3ee", "rgba(59,130,246,0.3)", true) } }],
       }), true);
     }
+    emit("energy:drawn");
   };
 
   render();
@@ -214,7 +219,6 @@ export function mountEnergy(section) {
   on("app:ready", async () => {
     await loadToday().catch((e) => console.warn("energy today:", e));
     draw();
-    emit("energy:loaded");
   });
 }
 

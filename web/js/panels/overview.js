@@ -45,7 +45,8 @@ export function mountOverview(section, { assets }) {
   render();
   onLang(render);
   const later = throttle(draw, 300); // not a debounce: live readings arrive several times a second, it would never draw
-  for (const event of ["store:readings", "store:alarms", "store:state", "assets:changed", "energy:loaded"]) on(event, later);
+  for (const event of ["store:readings", "store:alarms", "store:state", "assets:changed"]) on(event, later);
+  on("energy:drawn", draw); // at once: the energy panel has just drawn today's use, this shows the same figure
 }
 
 function fact(labelKey, value, unit) {
