@@ -1,5 +1,6 @@
 """The dashboard beside the map, fed by live readings over MQTT: today's electricity (the overview card and
-the energy panel show one number) and the building ranking chart (every bar named, in either language)."""
+the energy panel show one number), the building ranking chart (every bar named, in either language) and
+the people counted today at the park gates."""
 
 from __future__ import annotations
 
@@ -37,16 +38,20 @@ class Publisher:
         self.client.disconnect()
 
 
-def _building_meters(web_database_url: str) -> list[tuple[str, int]]:
-    """(building code, energy datastream id) of the first building total meters."""
+def _query(web_database_url: str, sql: str, **params: Any) -> list[Any]:
     engine = create_engine(web_database_url)
     try:
         with engine.connect() as connection:
-            rows = connection.execute(text(
-                "SELECT f.code, d.id FROM datastreams d JOIN assets a ON a.id = d.thing_id JOIN features f ON f.id = a.feature_id "
-                "WHERE f.kind = 'building' AND d.properties->>'key' = 'energy' ORDER BY f.code LIMIT :n"), {"n": METERS}).all()
+            return list(connection.execute(text(sql), params).all())
     finally:
         engine.dispose()
+
+
+def _building_meters(web_database_url: str) -> list[tuple[str, int]]:
+    """(building code, energy datastream id) of the first building total meters."""
+    rows = _query(web_database_url,
+                  "SELECT f.code, d.id FROM datastreams d JOIN assets a ON a.id = d.thing_id JOIN features f ON f.id = a.feature_id "
+                  "WHERE f.kind = 'building' AND d.properties->>'key' = 'energy' ORDER BY f.code LIMIT :n", n=METERS)
     assert len(rows) == METERS
     return [(code, datastream) for code, datastream in rows]
 
@@ -180,3 +185,27 @@ def test_every_bar_of_the_building_ranking_is_named(map_page: MapPage, api, mete
     finally:
         if lang == "en":
             map_page.page.click("#lang-switch")
+
+
+def _gate_counters(web_database_url: str) -> list[tuple[bool, int]]:
+    """(is a building's turnstile, people_today datastream id) of every gate counting people."""
+    rows = _query(web_database_url,
+                  "SELECT coalesce(f.kind = 'building', false), d.id FROM datastreams d JOIN assets a ON a.id = d.thing_id "
+                  "LEFT JOIN features f ON f.id = a.feature_id WHERE d.properties->>'key' = 'people_today' ORDER BY d.id")
+    return [(bool(in_building), datastream) for in_building, datastream in rows]
+
+
+def test_people_today_counts_the_park_gates_not_the_building_turnstiles_again(map_page: MapPage, web_database_url: str, live_readings: Publisher) -> None:
+    """今日人流 sums the park gates' day counters: whoever passes a building's turnstile came through a park gate."""
+    gates = _gate_counters(web_database_url)
+    assert any(in_building for in_building, _ in gates) and any(not in_building for in_building, _ in gates)
+    expected = 0
+    for number, (in_building, datastream) in enumerate(gates):
+        value = 1000 if in_building else 100 + number
+        expected += 0 if in_building else value
+        live_readings.publish(datastream, value)
+    shown = wait_until(lambda: (text := map_page.js("""() => [...document.querySelectorAll('#overview-kpis .kpi')]
+        .find((k) => k.textContent.includes('今日人流') || k.textContent.includes('People today'))
+        .querySelector('.kpi-value').firstChild.textContent""")) != "—" and int(text.replace(",", "")) == expected and text,
+        20, f"the overview to show {expected} people today")
+    assert int(shown.replace(",", "")) == expected

@@ -4,8 +4,8 @@ It reads the park's datastreams from the database and picks a behaviour for each
 kind, observed property and unit (keywords, so any seed naming works): electricity meters follow a
 working-day load curve (kW, and cumulative kWh that never goes back), water/gas meters count up,
 parking spaces turn free/occupied with the hour, air quality (PM2.5 with morning/evening peaks,
-temperature, humidity), noise, water quality, elevators (occasional faults), EV chargers, and street
-lamps that are on at night. Times are the park's local time (Asia/Shanghai) for the profiles; each
+temperature, humidity), noise, water quality, elevators (occasional faults), EV chargers, street
+lamps that are on at night, and gates counting the day's passages (0 at midnight, commuting peaks). Times are the park's local time (Asia/Shanghai) for the profiles; each
 observation carries its phenomenonTime in UTC, so a redelivered message is stored once.
 
 Device alarms (an elevator fault, a charger fault, loud noise, PM2.5 over the limit) go through
@@ -344,6 +344,25 @@ def _online(sim: Simulator, stream: Stream, now: datetime, dt: float) -> int:
     return int(time.time() >= down_until)
 
 
+def passage_rate(hour: float, weekday: int, *, vehicles: bool) -> float:
+    """Passages per hour through one park gate at this local hour: commuting peaks, lunch, a quiet night."""
+    commute = math.exp(-((hour - 8.5) ** 2) / 0.8) + 0.9 * math.exp(-((hour - 18.0) ** 2) / 1.0)
+    lunch = 0.35 * math.exp(-((hour - 12.3) ** 2) / 0.5)
+    daytime = 1 / (1 + math.exp(-(hour - 7.5) * 3)) / (1 + math.exp((hour - 20.0) * 2))
+    rate = 4 + 40 * daytime + 260 * (commute + lunch)
+    return rate * (0.2 if weekday >= 5 else 1.0) * (0.35 if vehicles else 1.0)
+
+
+def _passages_today(sim: Simulator, stream: Stream, now: datetime, dt: float) -> int:
+    """The day's passages so far: the rate integrated from local midnight in 5-minute steps. A function of the
+    time alone, so the counter only grows during a day, is 0 after midnight and goes on where it was after a restart."""
+    hour, weekday, vehicles = _hour(now), _weekday(now), stream.key == "vehicles_today"
+    steps = int(hour * 12)
+    total = sum(passage_rate((k + 0.5) / 12, weekday, vehicles=vehicles) for k in range(steps)) / 12
+    total += passage_rate(hour, weekday, vehicles=vehicles) * (hour - steps / 12)
+    return int(total * stream.scale)
+
+
 def _gas_total(sim: Simulator, stream: Stream, now: datetime, dt: float) -> float:
     stream.scale = min(stream.scale, 0.3)  # canteen gas: a fraction of a water meter's flow
     return _volume_total(sim, stream, now, dt)
@@ -369,6 +388,8 @@ BY_KEY: dict[str, Callable[[Stream], Behaviour]] = {
     "lamp_power": lambda s: _lamp_power,
     "on_off": lambda s: lambda sim, st, now, dt: int(is_night(_hour(now))),
     "online": lambda s: _online,
+    "people_today": lambda s: _passages_today,
+    "vehicles_today": lambda s: _passages_today,
 }
 
 

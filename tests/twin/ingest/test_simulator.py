@@ -59,6 +59,22 @@ def test_cumulative_meters_never_go_back_and_follow_the_load() -> None:
     assert run(restarted, WEEKDAY + timedelta(days=1), 1)[0] >= readings[-1]
 
 
+def test_gate_counters_start_at_midnight_grow_all_day_and_peak_at_the_commute() -> None:
+    people = run(stream("people_today", "access_gate", observation_type="OM_CountObservation"), WEEKDAY, 24 * 60 + 2)
+    assert people[0] == 0 and all(isinstance(v, int) for v in people)
+    assert all(b >= a for a, b in zip(people[:24 * 60], people[1:24 * 60]))  # within the day it never goes back
+    assert people[24 * 60] < people[24 * 60 - 1]  # the next day starts again from 0
+    rush = people[9 * 60] - people[8 * 60]
+    night = people[4 * 60] - people[3 * 60]
+    assert rush > 20 * max(night, 1)
+    assert 500 < people[24 * 60 - 1] < 5000  # one gate's day: thousands, not millions
+    cars = run(stream("vehicles_today", "access_gate", observation_type="OM_CountObservation"), WEEKDAY, 24 * 60)
+    weekend = run(stream("people_today", "access_gate", observation_type="OM_CountObservation"), SATURDAY, 24 * 60)
+    assert cars[-1] < people[24 * 60 - 1] and weekend[-1] < people[24 * 60 - 1] / 2
+    restarted = stream("people_today", "access_gate")  # a restart mid-day goes on from where the counter was
+    assert run(restarted, WEEKDAY + timedelta(hours=15), 1)[0] == people[15 * 60]
+
+
 def test_states_use_the_seed_codings() -> None:
     lamps = run(stream("on_off", "street_lamp", observation_type="OM_CategoryObservation"), WEEKDAY, 24 * 60)
     assert lamps[23 * 60] == 1 and lamps[12 * 60] == 0

@@ -59,6 +59,9 @@ Q = {
         Quantity("lamp_power", "灯具功率", "Lamp power", QK + "ActivePower", ("watt", "W", UNIT + "W")),
         Quantity("on_off", "开关状态（1开/0关）", "Switched on (1) or off (0)", SDM + "Streetlighting/Streetlight/powerState", (None, None, None), CATEGORY),
         Quantity("online", "在线状态（1在线/0离线）", "Online (1) or offline (0)", "urn:parktwin:def:online", (None, None, None), CATEGORY),
+        # Counters of the local day (0 at midnight): what a gate controller reports and a dashboard sums.
+        Quantity("people_today", "今日通行人次", "Pedestrian passages today", "urn:parktwin:def:passages-today", ("count", "人次", UNIT + "NUM"), COUNT),
+        Quantity("vehicles_today", "今日通行车次", "Vehicle passages today", "urn:parktwin:def:vehicle-passages-today", ("count", "车次", UNIT + "NUM"), COUNT),
     )
 }
 
@@ -76,7 +79,11 @@ DEVICES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "street_lamp": ("单灯控制器", "Street lamp controller", ("on_off", "lamp_power")),
     "smart_pole": ("智慧灯杆控制器", "Smart pole controller", ("on_off", "lamp_power")),
     "camera": ("视频监控摄像机", "Video camera", ("online",)),
+    "access_gate:pedestrian": ("人行闸机控制器", "Turnstile controller", ("people_today",)),
+    "access_gate:vehicle": ("车行门禁控制器", "Vehicle gate controller", ("vehicles_today",)),
 }
+# Kinds whose device depends on a property of the asset: (property, default).
+SUBTYPES = {"meter": ("meter_type", "electricity"), "access_gate": ("gate_type", "pedestrian")}
 
 
 @dataclass
@@ -90,8 +97,9 @@ class SeedReport:
 
 
 def device_key(kind: str, properties: dict[str, Any]) -> str | None:
-    """The DEVICES key of an asset (meters by meter_type), or None if it reports nothing."""
-    key = f"{kind}:{properties.get('meter_type', 'electricity')}" if kind == "meter" else kind
+    """The DEVICES key of an asset (meters by meter_type, gates by gate_type), or None if it reports nothing."""
+    subtype = SUBTYPES.get(kind)
+    key = f"{kind}:{properties.get(subtype[0], subtype[1])}" if subtype else kind
     return key if key in DEVICES else None
 
 

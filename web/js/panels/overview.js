@@ -53,9 +53,11 @@ function fact(labelKey, value, unit) {
   return h("div", { class: "fact" }, h("b", {}, value, h("small", {}, unit)), h("span", {}, t(labelKey)));
 }
 
-/** People counted today at the access gates (sum of their "people today" readings), or null. */
+/** People counted today at the park's own gates (sum of their "people today" readings), or null. A
+ * building's turnstiles are left out: whoever passes them came through a park gate and is counted there. */
 function peopleToday() {
-  const readings = readingsNamed("people_today", "people_count_today", "entries_today", "people_count", "passages_today");
+  const readings = readingsNamed("people_today", "people_count_today", "entries_today", "people_count", "passages_today")
+    .filter((r) => store.places.get(store.assetItems?.get(r.asset)?.feature)?.kind !== "building");
   if (!readings.length) return null;
   return readings.reduce((sum, r) => sum + (Number(r.value) || 0), 0);
 }
