@@ -37,6 +37,9 @@ _PYOGRIO_ERRORS = (
 WARNINGS_ATTR = "gis_warnings"  # GeoDataFrame.attrs key holding reader warnings (list of str)
 FORMAT_ATTR = "gis_format"
 
+# How a user picks one layer of a file (named for the CLI and the API, where --layer / layer is the park layer).
+CHOOSE_LAYER = "--source-layer NAME (source_layer in the API)"
+
 
 def _check_shp_header(header: bytes, actual_size: int, name: str) -> None:
     """A .shp states its own length: a shorter file was cut off, and GDAL would silently read null geometries."""
@@ -85,14 +88,17 @@ def _zip_member(path: Path, layer: str | None) -> tuple[str, list[str]]:
             shapefiles = [n for n in names if n.lower().endswith(".shp")]
             candidates = shapefiles or [n for n in names if n.lower().endswith(_ZIPPED_VECTOR_SUFFIXES)]
             if layer is not None and len(candidates) > 1:
-                candidates = [n for n in candidates if Path(n).stem == layer] or candidates
+                chosen = [n for n in candidates if Path(n).stem == layer]
+                if not chosen:
+                    raise GisError(f"{path.name} holds no vector file named {layer!r}; it holds: {', '.join(Path(n).stem for n in candidates)}.")
+                candidates = chosen
             if not candidates:
                 raise UnsupportedFormat(
                     f"{path.name} holds no shapefile (.shp) or other vector file; zip the .shp with its .shx, .dbf and .prj."
                 )
             if len(candidates) > 1:
                 listed = ", ".join(Path(n).stem for n in candidates)
-                raise GisError(f"{path.name} holds several vector files ({listed}); choose one with --layer NAME.")
+                raise GisError(f"{path.name} holds several vector files ({listed}); choose one with {CHOOSE_LAYER}.")
             member = candidates[0]
             companion_warnings: list[str] = []
             if member.lower().endswith(".shp"):
@@ -122,7 +128,7 @@ def _read_with_gdal(source: str, name: str, format_name: str, layer: str | None)
             raise GisError(f"{name} has no layer {layer!r}; its layers are: {', '.join(layers)}.")
         if layer is None and len(layers) > 1:
             layer = layers[0]
-            warnings.append(f"{name} has {len(layers)} layers ({', '.join(layers)}); read the first, {layer!r}. Use --layer to pick another.")
+            warnings.append(f"{name} has {len(layers)} layers ({', '.join(layers)}); read the first, {layer!r}. Choose another with {CHOOSE_LAYER}.")
         frame = pyogrio.read_dataframe(source, layer=layer, use_arrow=True)  # through Arrow: twice as fast on large files
     except _PYOGRIO_ERRORS as exc:
         raise GisError(

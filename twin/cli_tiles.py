@@ -53,6 +53,7 @@ def import_gis_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="GeoJSON, GeoPackage, Shapefile (.shp or .zip), CityJSON")],
     park: Annotated[str, typer.Option(help="park slug")],
     layer: Annotated[str, typer.Option(help="layer slug; an existing layer is merged by feature code (kept features keep their ids and bindings)")],
+    source_layer: Annotated[str | None, typer.Option(help="the file's layer to read, when it has several (a GeoPackage's layers, a zip's shapefiles)")] = None,
     crs: Annotated[str | None, typer.Option(help="source CRS: EPSG code, gcj02 or bd09 (when the file's is missing or wrong)")] = None,
     height_attr: Annotated[str | None, typer.Option(help="attribute holding the height")] = None,
     levels_attr: Annotated[str | None, typer.Option(help="attribute holding the storey count")] = None,
@@ -72,7 +73,7 @@ def import_gis_command(
         try:
             with transaction(session_factory()) as session:
                 target = parks.get_by_slug(session, slug=park)
-                result = import_gis(session, park=target, path=file, layer=layer, crs=crs, height_attr=height_attr, levels_attr=levels_attr,
+                result = import_gis(session, park=target, path=file, layer=layer, source_layer=source_layer, crs=crs, height_attr=height_attr, levels_attr=levels_attr,
                                     storey_height=storey_height or settings.storey_height_m, default_height=settings.default_building_height_m,
                                     progress=lambda message: bar.update(task, description=message))
                 if tiles and result.report.get("by_kind", {}).get("building"):
@@ -113,6 +114,7 @@ def tiles_build(park: Annotated[str, typer.Option(help="park slug")], force: Ann
 def tiles_gis(
     input: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="GeoJSON, GeoPackage, Shapefile (.shp or .zip), CityJSON")],
     out: Annotated[Path, typer.Option("-o", "--out", help="output folder: tileset.json, content/ and ground.geojson (a previous run's are replaced)")],
+    source_layer: Annotated[str | None, typer.Option(help="the file's layer to read, when it has several (a GeoPackage's layers, a zip's shapefiles)")] = None,
     crs: Annotated[str | None, typer.Option(help="source CRS: EPSG code, gcj02 or bd09 (when the file's is missing or wrong)")] = None,
     height_attr: Annotated[str | None, typer.Option(help="attribute holding the height")] = None,
     levels_attr: Annotated[str | None, typer.Option(help="attribute holding the storey count")] = None,
@@ -128,7 +130,7 @@ def tiles_gis(
     with progress_bar() as bar:
         task = bar.add_task("reading", total=None)
         try:
-            result = tile_file(input, out, crs=crs, height_attr=height_attr, levels_attr=levels_attr, storey_height=storey_height,
+            result = tile_file(input, out, source_layer=source_layer, crs=crs, height_attr=height_attr, levels_attr=levels_attr, storey_height=storey_height,
                                default_height=default_height, max_features_per_tile=max_features_per_tile,
                                progress=lambda label, done, total: bar.update(task, description=label, **({} if total is None else {"completed": done, "total": total})))
         except TwinError as exc:

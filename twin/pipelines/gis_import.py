@@ -52,11 +52,11 @@ class Changes:
 
 @gc_paused()
 def import_gis(
-    session: Session, *, park: Park, path: Path, layer: str, layer_name: str | None = None, crs: str | None = None,
-    height_attr: str | None = None, levels_attr: str | None = None, storey_height: float = 3.0,
+    session: Session, *, park: Park, path: Path, layer: str, layer_name: str | None = None, source_layer: str | None = None,
+    crs: str | None = None, height_attr: str | None = None, levels_attr: str | None = None, storey_height: float = 3.0,
     default_height: float = 10.0, source_name: str | None = None, progress: Callable[[str], None] | None = None,
 ) -> GisImportResult:
-    """Load a file with gis.open_vector and store it: the file's main geometry family in `layer`,
+    """Load a file (its layer `source_layer` if it has several) with gis.open_vector and store it: the file's main geometry family in `layer`,
     other families (a mixed export's lines or points) in `<layer>-lines` / `<layer>-points`.
 
     The file is read and checked whole, then stored chunk by chunk in one COPY: the database
@@ -68,7 +68,7 @@ def import_gis(
     """
     source = source_name or path.name
     try:
-        stream = open_vector(path, crs=crs, height_attr=height_attr, levels_attr=levels_attr, storey_height=storey_height,
+        stream = open_vector(path, layer=source_layer, crs=crs, height_attr=height_attr, levels_attr=levels_attr, storey_height=storey_height,
                              default_height=default_height, progress=progress)
         chunks: list[Any] = []
 

@@ -41,10 +41,10 @@ class OfflineTiles:
 
 
 @gc_paused()
-def tile_file(path: Path, out: Path, *, crs: str | None = None, height_attr: str | None = None, levels_attr: str | None = None,
+def tile_file(path: Path, out: Path, *, source_layer: str | None = None, crs: str | None = None, height_attr: str | None = None, levels_attr: str | None = None,
               storey_height: float = 3.0, default_height: float = 10.0, max_features_per_tile: int = 500,
               progress: Progress | None = None) -> OfflineTiles:
-    """Load `path` (any format and CRS gis.load reads), tile its buildings into `out` and write the rest as GeoJSON.
+    """Load `path` (any format and CRS gis.load reads; its layer `source_layer` if it has several), tile its buildings into `out` and write the rest as GeoJSON.
 
     Nothing is written unless the file loads and has buildings; a second run into the same folder replaces
     the first (tileset.json last, atomically) and deletes the content files and ground.geojson it no longer uses.
@@ -53,7 +53,7 @@ def tile_file(path: Path, out: Path, *, crs: str | None = None, height_attr: str
     if max_features_per_tile < 1:
         raise InvalidInput("--max-features-per-tile must be at least 1")
     try:
-        loaded = load_vector(path, crs=crs, height_attr=height_attr, levels_attr=levels_attr, storey_height=storey_height,
+        loaded = load_vector(path, layer=source_layer, crs=crs, height_attr=height_attr, levels_attr=levels_attr, storey_height=storey_height,
                              default_height=default_height, progress=lambda message: say(message, None, None))
     except GisError as exc:
         raise InvalidInput(str(exc)) from None
@@ -62,8 +62,9 @@ def tile_file(path: Path, out: Path, *, crs: str | None = None, height_attr: str
     buildings, ground = frame[extruded], frame[~extruded]
     if len(buildings) == 0:
         kinds = ", ".join(f"{count} {kind}" for kind, count in Counter(frame["kind"]).most_common())
+        warnings = "".join(f" ({warning})" for warning in loaded.report.warnings)  # e.g. the other layers of the file
         raise InvalidInput(f"the file has no building footprints to extrude (it has {kinds or 'no features'}); "
-                           "for ground layers alone, import the file into a park with `twin import gis`")
+                           f"for ground layers alone, import the file into a park with `twin import gis`{warnings}")
 
     say(f"extruding {len(buildings):,} footprints", None, None)
     footprints = np.asarray(buildings.geometry.values, dtype=object)

@@ -90,3 +90,52 @@ def test_tile_content_names_are_checked(client: TestClient, park: Park, name: st
 def test_unknown_tileset_is_404(client: TestClient, park: Park) -> None:
     response = client.get("/api/v1/parks/gis-test/tilesets/nothing/tileset.json")
     assert response.status_code == 404 and "tileset 'nothing'" in response.json()["error"]["message"]
+
+
+def _two_layer_files(folder: Path) -> tuple[Path, Path]:
+    """The same two layers (2 buildings, 1 road) as a GeoPackage (roads first) and as a zip of two shapefiles."""
+    import zipfile
+
+    import geopandas as gpd
+    from shapely.geometry import LineString, box
+
+    folder.mkdir()
+    layers = {
+        "roads": gpd.GeoDataFrame({"highway": ["primary"]}, geometry=[LineString([(104.06, 30.539), (104.062, 30.539)])], crs="EPSG:4326"),
+        "buildings": gpd.GeoDataFrame({"building": ["yes", "yes"], "height": ["12 m", "30"]},
+                                      geometry=[box(104.06, 30.54, 104.0605, 30.5405), box(104.061, 30.54, 104.0615, 30.5405)], crs="EPSG:4326"),
+    }
+    geopackage = folder / "site.gpkg"
+    for name, frame in layers.items():
+        frame.to_file(geopackage, layer=name, driver="GPKG")
+        frame.to_file(folder / f"{name}.shp")
+    archive = folder / "site.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for part in sorted(folder.glob("*.*")):
+            if part.suffix in (".shp", ".shx", ".dbf", ".prj", ".cpg"):
+                zipped.write(part, part.name)
+    return geopackage, archive
+
+
+def test_a_file_with_several_layers_is_read_by_source_layer(client: TestClient, park: Park, tokens: dict[str, str], tmp_path: Path) -> None:
+    geopackage, archive = _two_layer_files(tmp_path / "site")
+    planner = bearer(tokens["planner"])
+    several = _upload(client, archive, planner, layer="site")
+    assert several.status_code == 400 and "several vector files (buildings, roads)" in several.json()["error"]["message"]
+    assert "source_layer" in several.json()["error"]["message"]
+    missing = _upload(client, archive, planner, layer="site", source_layer="nope")
+    assert missing.status_code == 400 and "no vector file named 'nope'" in missing.json()["error"]["message"]
+    roads = _upload(client, archive, planner, layer="site-roads", source_layer="roads")
+    assert roads.status_code == 201, roads.text
+    assert roads.json()["report"]["by_kind"] == {"road": 1} and roads.json()["tiles"] is None
+    # A GeoPackage's first layer is read with a warning that names the others and how to pick one.
+    first = _upload(client, geopackage, planner, layer="site-first")
+    assert first.status_code == 201, first.text
+    assert first.json()["report"]["by_kind"] == {"road": 1}
+    assert any("2 layers (roads, buildings)" in w and "source_layer" in w for w in first.json()["report"]["warnings"])
+    buildings = _upload(client, geopackage, planner, layer="site-buildings", source_layer="buildings")
+    assert buildings.status_code == 201, buildings.text
+    assert buildings.json()["report"]["by_kind"] == {"building": 2} and buildings.json()["tiles"]["features"] == 2
+    assert buildings.json()["report"]["warnings"] == []
+    unknown = _upload(client, geopackage, planner, layer="site-x", source_layer="parcels")
+    assert unknown.status_code == 400 and "its layers are: roads, buildings" in unknown.json()["error"]["message"]

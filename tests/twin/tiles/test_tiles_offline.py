@@ -93,3 +93,14 @@ def test_a_file_without_buildings_or_truncated_is_a_clear_error(tmp_path, conten
     assert not (tmp_path / "out" / "tileset.json").exists()
     if b"highway" in content:
         assert "no building footprints" in failed.output and "1 road" in failed.output
+
+
+def test_source_layer_picks_the_layer_of_a_geopackage(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.twin.tiles.test_tiles_api import _two_layer_files
+
+    geopackage, _ = _two_layer_files(tmp_path / "site")
+    first = _tile(str(geopackage), "-o", str(tmp_path / "first"))  # roads: nothing to extrude, and it says how to choose
+    assert first.exit_code == 1 and "no building footprints" in first.output and "--source-layer" in first.output
+    chosen = _tile(str(geopackage), "-o", str(tmp_path / "out"), "--source-layer", "buildings")
+    assert chosen.exit_code == 0, chosen.output
+    assert json.loads((tmp_path / "out" / "tileset.json").read_text(encoding="utf-8"))["extras"]["parktwin"]["featureCount"] == 2

@@ -26,6 +26,7 @@ async def import_gis_file(
     file: Annotated[UploadFile, File(description="GeoJSON, GeoPackage, zipped Shapefile or CityJSON")],
     layer: Annotated[str, Form(pattern=r"^[a-z0-9][a-z0-9\-_]{0,60}$", description="target layer slug. If it exists, its features are merged by code: features the file has again keep their ids (and what is bound to them), the others are removed")],
     layer_name: Annotated[str | None, Form(max_length=200)] = None,
+    source_layer: Annotated[str | None, Form(max_length=200, description="the file's layer to read when it has several: a GeoPackage layer, or a shapefile of a zip by name (without .shp)")] = None,
     crs: Annotated[str | None, Form(description="source CRS when the file has none or a wrong one: EPSG:4544, EPSG:4490, gcj02, bd09…")] = None,
     height_attr: Annotated[str | None, Form()] = None,
     levels_attr: Annotated[str | None, Form()] = None,
@@ -36,7 +37,7 @@ async def import_gis_file(
     path = await save_upload(file, dest_dir=settings.data_dir / "uploads", max_bytes=settings.max_upload_bytes, suffixes=GIS_SUFFIXES)
     try:
         result = await run_in_threadpool(
-            import_gis, session, park=park, path=path, layer=layer, layer_name=layer_name, crs=crs, height_attr=height_attr,
+            import_gis, session, park=park, path=path, layer=layer, layer_name=layer_name, source_layer=source_layer, crs=crs, height_attr=height_attr,
             levels_attr=levels_attr, storey_height=storey_height, default_height=settings.default_building_height_m, source_name=path.name,
         )
         tiles = None
