@@ -74,6 +74,32 @@ def test_clicking_a_building_shows_its_tile_and_database_properties(fresh: MapPa
     fresh.screenshot("02-building")
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_device_attributes_and_height_sources_read_as_words_in_either_language(fresh: MapPage, lang: str) -> None:
+    """Not `gate_type: vehicle` or `attribute:height` but 闸机类型 车行 / Gate type Vehicle, in the page's language."""
+    if lang == "en":
+        fresh.page.click("#lang-switch")
+    try:
+        _check_attribute_words(fresh, lang)
+    finally:
+        if lang == "en":
+            fresh.page.click("#lang-switch")
+
+
+def _check_attribute_words(fresh: MapPage, lang: str) -> None:
+    words = {"zh": ("闸机类型", "车行", "车牌识别", ("属性 height", "层数 × 层高")),
+             "en": ("Gate type", "Vehicle", "Plate recognition", ("attribute height", "storeys × storey height"))}[lang]
+    fresh.js("import('/js/bus.js').then((bus) => bus.emit('focus:asset', 'ACG-001'))")  # a vehicle gate
+    fresh.page.wait_for_selector("#asset-attributes dl", timeout=20_000)
+    attributes = fresh.page.text_content("#asset-attributes")
+    assert all(word in attributes for word in words[:3]), attributes
+    assert "gate_type" not in attributes and "vehicle" not in attributes
+    fresh.js("import('/js/bus.js').then((bus) => bus.emit('focus:feature', 'B01'))")
+    fresh.page.wait_for_selector("#drawer[data-kind='feature'] .feature-record dl", timeout=20_000)
+    record = fresh.page.text_content("#drawer .feature-record")
+    assert any(source in record for source in words[3]) and "attribute:" not in record, record
+
+
 def _datastream(web_database_url: str, asset: str, key: str) -> int:
     engine = create_engine(web_database_url)
     try:

@@ -17,6 +17,14 @@ export function t(key, params) {
   return text.replace(/\{(\w+)\}/g, (_, name) => (params[name] ?? ""));
 }
 
+/** An attribute (name, value) as shown in the current language: its label (attr.<name>, else the name) and
+ * its value, enumerated codes by their labels (attrValue.<name>.<code>) and lists joined. */
+export function attribute(name, value, show = String) {
+  const label = (key, fallback) => (TABLES[lang][key] ?? TABLES["zh-CN"][key] ?? fallback);
+  const one = (item) => (typeof item === "string" ? label(`attrValue.${name}.${item}`, item) : show(item));
+  return [label(`attr.${name}`, name), Array.isArray(value) ? value.map(one).join(lang === "zh-CN" ? "、" : ", ") : one(value)];
+}
+
 /** Switch the language, re-label the static page and tell every panel to redraw. */
 export function setLang(next) {
   if (!TABLES[next] || next === lang) return;

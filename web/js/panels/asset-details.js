@@ -2,7 +2,7 @@
 // time-range picker, active alarms, linked cameras (whose view sector covers it), fly-to.
 import { emit, on } from "../bus.js";
 import { api, optional, parkUrl } from "../api.js";
-import { fmtTime, nameOf, pick, t } from "../i18n.js";
+import { attribute, fmtTime, nameOf, pick, t } from "../i18n.js";
 import { store, kindLabel, whereIs, readingsOf, putReadings } from "../store.js";
 import { sees } from "../map/coverage.js";
 import { STATE_CSS } from "../map/icons.js";
@@ -30,7 +30,7 @@ export async function showAsset(code, { assets, flyTo }) {
   const streamSelect = h("select", { class: "stream-select", id: "history-stream" });
   const alarmsBox = h("div", { class: "asset-alarms" });
   const camerasBox = h("div", { class: "linked-cameras" });
-  const attrsBox = h("div");
+  const attrsBox = h("div", { id: "asset-attributes" });
   const where = whereIs(item.feature);
   const state = () => item.state || "normal";
   const stateBadge = h("span", { class: "state-badge", id: "asset-state", style: { "--c": STATE_CSS[state()] } }, t(`state.${state()}`));
@@ -159,7 +159,7 @@ export async function showAsset(code, { assets, flyTo }) {
     const attributes = record?.attributes || item.properties || {};
     fill(attrsBox, facts(Object.entries(attributes)
       .filter(([key]) => !HIDDEN_ATTRIBUTES.has(key))
-      .map(([key, value]) => [t(`attr.${key}`) === `attr.${key}` ? key : t(`attr.${key}`), showValue(value)])));
+      .map(([key, value]) => attribute(key, value, showValue))));
   };
 
   const unsubscribe = [

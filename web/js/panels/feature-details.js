@@ -2,7 +2,7 @@
 // /features/{code}), a BIM element (its IFC properties, storey isolation), or a ground feature.
 import { emit } from "../bus.js";
 import { api, parkUrl } from "../api.js";
-import { nameOf, t } from "../i18n.js";
+import { attribute, nameOf, t } from "../i18n.js";
 import { store, kindLabel } from "../store.js";
 import { STATE_CSS } from "../map/icons.js";
 import { h, fill, num, showValue } from "../util/dom.js";
@@ -70,12 +70,12 @@ export async function showFeature(code, { tileFeature = null, tiles, assets, fly
       [t("feature.base"), p.base_height ? `${num(p.base_height, 1)} m` : null],
       [t("feature.storeys"), p.storeys],
       [t("feature.use"), p.use ? t(`use.${p.use}`) : null],
-      [t("feature.heightSource"), p.height_source],
+      [t("feature.heightSource"), heightSource(p.height_source)],
       [t("feature.energyToday"), energy !== undefined ? `${num(energy)} kWh` : null],
       [t("feature.children"), Object.entries(p.children || {}).map(([k, n]) => `${t(`featureKind.${k}`)} ${n}`).join(" · ")],
       ...Object.entries(p)
         .filter(([k]) => !["code", "kind", "name", "name_en", "layer", "parent", "ancestors", "children", "base_height", "top_height", "height_source", "storeys", "use"].includes(k))
-        .map(([k, v]) => [t(`attr.${k}`) === `attr.${k}` ? k : t(`attr.${k}`), showValue(v)]),
+        .map(([k, v]) => attribute(k, v, showValue)),
     ]));
   } catch (error) {
     fill(recordBox, h("div", { class: "muted" }, error.message));
@@ -113,4 +113,13 @@ function storeyTools(tileFeature, tiles) {
   };
   draw();
   return section("bim.isolate", box);
+}
+
+
+/** Where a height came from (gis.heights: "attribute:<column>", "storeys", "default"; "flat"), in words. */
+function heightSource(source) {
+  if (!source) return null;
+  const [kind, name] = String(source).split(":");
+  const key = `heightSource.${kind}`;
+  return t(key) === key ? source : t(key, { name });
 }
