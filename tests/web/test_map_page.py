@@ -75,18 +75,18 @@ def test_clicking_a_building_shows_its_tile_and_database_properties(fresh: MapPa
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_device_attributes_and_height_sources_read_as_words_in_either_language(fresh: MapPage, lang: str) -> None:
+def test_device_attributes_and_height_sources_read_as_words_in_either_language(fresh: MapPage, lang: str, web_database_url: str, mosquitto: int) -> None:
     """Not `gate_type: vehicle` or `attribute:height` but 闸机类型 车行 / Gate type Vehicle, in the page's language."""
     if lang == "en":
         fresh.page.click("#lang-switch")
     try:
-        _check_attribute_words(fresh, lang)
+        _check_attribute_words(fresh, lang, web_database_url, mosquitto)
     finally:
         if lang == "en":
             fresh.page.click("#lang-switch")
 
 
-def _check_attribute_words(fresh: MapPage, lang: str) -> None:
+def _check_attribute_words(fresh: MapPage, lang: str, web_database_url: str, mosquitto: int) -> None:
     words = {"zh": ("闸机类型", "车行", "车牌识别", ("属性 height", "层数 × 层高")),
              "en": ("Gate type", "Vehicle", "Plate recognition", ("attribute height", "storeys × storey height"))}[lang]
     fresh.js("import('/js/bus.js').then((bus) => bus.emit('focus:asset', 'ACG-001'))")  # a vehicle gate
@@ -94,6 +94,13 @@ def _check_attribute_words(fresh: MapPage, lang: str) -> None:
     attributes = fresh.page.text_content("#asset-attributes")
     assert all(word in attributes for word in words[:3]), attributes
     assert "gate_type" not in attributes and "vehicle" not in attributes
+    wait_until(lambda: fresh.js("document.getElementById('live-status').dataset.state") == "on", 30, "the live stream")
+    fresh.js("import('/js/bus.js').then((bus) => bus.emit('focus:asset', 'SP-001'))")  # a smart pole: on (1) or off (0)
+    cell = "#asset-readings tr[data-property='on_off'] td.value"
+    fresh.page.wait_for_selector(cell, timeout=20_000)
+    _publish(mosquitto, _datastream(web_database_url, "SP-001", "on_off"), 1)
+    fresh.page.wait_for_function("([sel, text]) => document.querySelector(sel)?.textContent.trim() === text",
+                                 arg=[cell, {"zh": "开", "en": "On"}[lang]], timeout=15_000)
     fresh.js("import('/js/bus.js').then((bus) => bus.emit('focus:feature', 'B01'))")
     fresh.page.wait_for_selector("#drawer[data-kind='feature'] .feature-record dl", timeout=20_000)
     record = fresh.page.text_content("#drawer .feature-record")

@@ -445,4 +445,16 @@ export default {
   "heightSource.storeys": "storeys × storey height",
   "heightSource.default": "default height",
   "heightSource.flat": "flat (no height)",
+
+  "readingValue.on_off.0": "Off",
+  "readingValue.on_off.1": "On",
+  "readingValue.online.0": "Offline",
+  "readingValue.online.1": "Online",
+  "readingValue.elevator_state.0": "Normal",
+  "readingValue.elevator_state.1": "Fault",
+  "readingValue.charger_status.0": "Free",
+  "readingValue.charger_status.1": "Charging",
+  "readingValue.charger_status.2": "Fault",
+  "readingValue.occupancy.0": "Free",
+  "readingValue.occupancy.1": "Occupied",
 };

@@ -445,4 +445,16 @@ export default {
   "heightSource.storeys": "层数 × 层高",
   "heightSource.default": "默认高度",
   "heightSource.flat": "平面（无高度）",
+
+  "readingValue.on_off.0": "关",
+  "readingValue.on_off.1": "开",
+  "readingValue.online.0": "离线",
+  "readingValue.online.1": "在线",
+  "readingValue.elevator_state.0": "正常",
+  "readingValue.elevator_state.1": "故障",
+  "readingValue.charger_status.0": "空闲",
+  "readingValue.charger_status.1": "充电中",
+  "readingValue.charger_status.2": "故障",
+  "readingValue.occupancy.0": "空闲",
+  "readingValue.occupancy.1": "占用",
 };

@@ -75,7 +75,7 @@ export async function showAsset(code, { assets, flyTo }) {
     }
     fill(readingsBody, readings.map((r) => h("tr", { dataset: { datastream: r.datastream, property: r.property || "" } },
       h("td", {}, propertyLabel(r)),
-      h("td", { class: "value" }, showValue(r.value), r.unit ? h("small", {}, ` ${r.unit}`) : null),
+      h("td", { class: "value" }, ...valueAndUnit(r)),
       h("td", { class: "muted" }, fmtTime(r.time, true)))));
     const current = streamSelect.value;
     const numeric = readings.filter((r) => typeof r.value === "number" || typeof r.value === "boolean");
@@ -211,6 +211,14 @@ function num(value) {
 
 function link(place) {
   return h("button", { type: "button", class: "link", onclick: () => emit("focus:feature", place.code) }, nameOf(place));
+}
+
+/** A reading's value and unit: a coded state (on_off, online, elevator_state, charger_status, occupancy) by its
+ * label alone (readingValue.<key>.<code>, the seed's codings), anything else as it is with its unit. */
+function valueAndUnit(reading) {
+  const key = `readingValue.${reading.property}.${reading.value}`;
+  if (t(key) !== key) return [t(key)];
+  return [showValue(reading.value), reading.unit ? h("small", {}, ` ${reading.unit}`) : null];
 }
 
 function propertyLabel(reading) {
