@@ -9,11 +9,11 @@ from typing import Annotated
 
 import typer
 
-from twin.cli_common import console, fail, progress_bar, session_factory
+from twin.cli_common import TwinTyper, console, fail, progress_bar, session_factory
 from twin.errors import TwinError
 from twin.settings import get_settings
 
-app = typer.Typer(help="ParkTwin: the park's one map (一张图). Reads TWIN_* settings from the environment.", no_args_is_help=True)
+app = TwinTyper(help="ParkTwin: the park's one map (一张图). Reads TWIN_* settings from the environment.", no_args_is_help=True)
 db_app = typer.Typer(help="Database: create, migrate.", no_args_is_help=True)
 demo_app = typer.Typer(help="The bundled demo park.", no_args_is_help=True)
 app.add_typer(db_app, name="db")

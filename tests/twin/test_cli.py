@@ -43,3 +43,16 @@ def test_unreachable_database_is_a_clear_error_not_a_traceback() -> None:
     result = _twin("db", "upgrade", url="postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
     assert result.returncode == 1
     assert "error:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_unreachable_database_is_one_line_not_a_traceback(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    source = tmp_path / "site.geojson"
+    source.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+    down, missing = "postgresql+psycopg://postgres:secret@127.0.0.1:1/parktwin", scratch_url("cli-missing")
+    for url, words, args in ((down, "is PostgreSQL running there?", ("park", "list")),
+                             (down, "is PostgreSQL running there?", ("import", "gis", str(source), "--park", "p", "--layer", "l")),
+                             (missing, "`twin db upgrade` creates it", ("score", "show", "--park", "p"))):
+        done = _twin(*args, url=url)
+        assert done.returncode == 1, done.stderr
+        assert "error: the database is unreachable" in done.stderr and words in " ".join(done.stderr.split()), done.stderr
+        assert "Traceback" not in done.stderr and "secret" not in done.stderr
