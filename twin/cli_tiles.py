@@ -75,7 +75,7 @@ def import_gis_command(
                 target = parks.get_by_slug(session, slug=park)
                 result = import_gis(session, park=target, path=file, layer=layer, source_layer=source_layer, crs=crs, height_attr=height_attr, levels_attr=levels_attr,
                                     storey_height=storey_height or settings.storey_height_m, default_height=settings.default_building_height_m,
-                                    progress=lambda message: bar.update(task, description=message))
+                                    progress=lambda message, share: bar.update(task, description=message, **({} if share is None else {"completed": share * 100, "total": 100})))
                 if tiles and result.report.get("by_kind", {}).get("building"):
                     build_buildings(session, park=target, progress=lambda label, done, total: bar.update(task, description=label, completed=done, total=total))
         except TwinError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import scratch_url
 from twin.db import database
@@ -35,6 +36,10 @@ def test_db_upgrade_creates_the_database_then_demo_load_is_idempotent() -> None:
         first_line, second_line = load.stderr.splitlines()[-1], again.stderr.splitlines()[-1]
         assert first_line.split("; building tiles")[0] == second_line.split("; building tiles")[0]
         assert "building tiles v1" in first_line and "building tiles unchanged" in second_line
+        campus = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "gis" / "changan_university_xian_osm_buildings.geojson"
+        imported = _twin("import", "gis", str(campus), "--park", "tianfu-demo", "--layer", "campus", url=url)
+        assert imported.returncode == 0, imported.stderr
+        assert "added" in imported.stderr and "layers {'campus':" in " ".join(imported.stderr.split())
     finally:
         database.drop_database(url)
 

@@ -58,7 +58,7 @@ def execute(job_id: int) -> int:
     except Exception as exc:  # noqa: BLE001 — any crash is recorded on the job, with its type, for the operator
         log.error("job %s crashed\n%s", job_id, traceback.format_exc())
         with transaction(factory) as session:
-            job_queries.fail(session, job_id=job_id, error=f"internal error during conversion: {type(exc).__name__}: {exc}"[:2000])
+            job_queries.fail(session, job_id=job_id, error=f"internal error in the {kind} job: {type(exc).__name__}: {exc}"[:2000])
         return 1
     finally:
         stop.set()

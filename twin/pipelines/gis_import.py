@@ -30,6 +30,8 @@ CATEGORY_BY_KIND = {
 }
 COPY_COLUMNS = ("park_id", "layer_id", "code", "kind", "name", "geom", "base_height", "top_height", "height_source", "storeys", "properties")
 _COLUMN_LIST = ", ".join(COPY_COLUMNS)
+# What an import is doing (reading, checking, storing) and the share of the file's rows stored (None before the first).
+GisProgress = Callable[[str, float | None], None]
 
 
 @dataclass
@@ -54,7 +56,7 @@ class Changes:
 def import_gis(
     session: Session, *, park: Park, path: Path, layer: str, layer_name: str | None = None, source_layer: str | None = None,
     crs: str | None = None, height_attr: str | None = None, levels_attr: str | None = None, storey_height: float = 3.0,
-    default_height: float = 10.0, source_name: str | None = None, progress: Callable[[str], None] | None = None,
+    default_height: float = 10.0, source_name: str | None = None, progress: GisProgress | None = None,
 ) -> GisImportResult:
     """Load a file (its layer `source_layer` if it has several) with gis.open_vector and store it: the file's main geometry family in `layer`,
     other families (a mixed export's lines or points) in `<layer>-lines` / `<layer>-points`.
@@ -69,7 +71,7 @@ def import_gis(
     source = source_name or path.name
     try:
         stream = open_vector(path, layer=source_layer, crs=crs, height_attr=height_attr, levels_attr=levels_attr, storey_height=storey_height,
-                             default_height=default_height, progress=progress)
+                             default_height=default_height, progress=(lambda message: progress(message, None)) if progress else None)
         chunks: list[Any] = []
 
         def kept() -> Iterator[Any]:  # the chunks as they come, kept in case the COPY must be redone
@@ -79,7 +81,7 @@ def import_gis(
 
         savepoint = session.begin_nested()
         planned = _layer_slugs(stream.expected_families, layer)
-        stored, changes = _store(session, park=park, slugs=planned, chunks=kept(), name=layer_name, source=source, source_crs=stream.source_crs, progress=progress)
+        stored, changes = _store(session, park=park, slugs=planned, chunks=kept(), name=layer_name, source=source, source_crs=stream.source_crs, progress=progress, rows=stream.rows_read)
     except GisError as exc:
         raise InvalidInput(str(exc)) from None
     report = stream.report
@@ -91,7 +93,7 @@ def import_gis(
         savepoint.commit()
     else:
         savepoint.rollback()
-        stored, changes = _store(session, park=park, slugs=wanted, chunks=chunks, name=layer_name, source=source, source_crs=stream.source_crs, progress=progress)
+        stored, changes = _store(session, park=park, slugs=wanted, chunks=chunks, name=layer_name, source=source, source_crs=stream.source_crs, progress=progress, rows=stream.rows_read)
     result = GisImportResult(report={**report.to_dict(), "changes": asdict(changes)}, layers=stored)  # every layer stored holds rows: its family is in the report
     record = ImportRecord(park_id=park.id, layer_id=None, source_kind="gis", source_name=source,
                           source_crs=report.source_crs, report={**result.report, "layers": result.layers})
@@ -106,7 +108,7 @@ def _layer_slugs(families: dict[str, int], layer: str) -> dict[str, str]:
 
 
 def _store(session: Session, *, park: Park, slugs: dict[str, str], chunks: Iterable[Any], name: str | None, source: str,
-           source_crs: str, progress: Callable[[str], None] | None) -> tuple[dict[str, int], Changes]:
+           source_crs: str, progress: GisProgress | None, rows: int) -> tuple[dict[str, int], Changes]:
     """COPY the chunks' features into their layers (created if new), name each layer's category after its
     dominant kind; returns the features stored per layer slug and what changed.
 
@@ -136,7 +138,7 @@ def _store(session: Session, *, park: Park, slugs: dict[str, str], chunks: Itera
                 _copy_rows(copy, park=park, layer=layers[family], frame=part, codes=codes)
             stored += len(chunk)
             if progress:
-                progress(f"stored {stored:,} features")
+                progress(f"stored {stored:,} of {rows:,} features", min(1.0, stored / max(rows, 1)))
     counts: dict[str, int] = {}
     for family, target in layers.items():
         dominant = kinds[family].most_common(1)[0][0] if kinds[family] else "other"
