@@ -14,7 +14,7 @@ from twin.cli_tiles import tiles_app
 from twin.errors import TwinError
 from twin.settings import get_settings
 
-jobs_app = typer.Typer(help="Background jobs (IFC conversions).", no_args_is_help=True)
+jobs_app = typer.Typer(help="Background jobs (IFC conversions, GIS imports sent with Prefer: respond-async).", no_args_is_help=True)
 AnchorOption = Annotated[str | None, typer.Option(help="LON,LAT,HEIGHT[,ROTATION_DEG]: place the model here (rotation: model +X anticlockwise from east)")]
 
 
