@@ -54,10 +54,13 @@ function fact(labelKey, value, unit) {
 }
 
 /** People counted today at the park's own gates (sum of their "people today" readings), or null. A
- * building's turnstiles are left out: whoever passes them came through a park gate and is counted there. */
+ * building's turnstiles are left out: whoever passes them came through a park gate and is counted there;
+ * so is a counter last heard of before midnight (yesterday's count, until the gate reports again). */
 function peopleToday() {
+  const midnight = new Date();
+  midnight.setHours(0, 0, 0, 0);
   const readings = readingsNamed("people_today", "people_count_today", "entries_today", "people_count", "passages_today")
-    .filter((r) => store.places.get(store.assetItems?.get(r.asset)?.feature)?.kind !== "building");
+    .filter((r) => store.places.get(store.assetItems?.get(r.asset)?.feature)?.kind !== "building" && !(new Date(r.time) < midnight));
   if (!readings.length) return null;
   return readings.reduce((sum, r) => sum + (Number(r.value) || 0), 0);
 }
