@@ -42,6 +42,7 @@ export function showParkAndUser(park) {
   const session = getSession();
   const draw = () => {
     title.textContent = park ? `${nameOf(park)} · ${t("app.title")}` : t("app.title");
+    title.title = title.textContent; // the whole title on hover where a long (English) park name cuts it short
     document.title = `${park ? nameOf(park) : "ParkTwin"} · ${t("app.title")}`;
     document.getElementById("user-role").textContent = t(`role.${session?.role}`);
   };
