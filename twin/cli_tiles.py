@@ -83,7 +83,7 @@ def import_gis_command(
     report = result.report
     changes = report["changes"]
     console.print(f"{report['rows_read']} rows read: {report['loaded']} loaded ({report['repaired']} repaired), {report['dropped']} dropped; "
-                  f"layers {result.layers}: {changes['added']} added, {changes['updated']} updated, {changes['unchanged']} unchanged, "
+                  f"layers {', '.join(f'{slug} {count}' for slug, count in result.layers.items())}: {changes['added']} added, {changes['updated']} updated, {changes['unchanged']} unchanged, "
                   f"{changes['removed']} removed; source CRS {report['source_crs']}; {time.perf_counter() - started:.1f} s")
     for warning in report.get("warnings", []):
         console.print(f"[yellow]warning:[/yellow] {warning}")
