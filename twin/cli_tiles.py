@@ -48,6 +48,43 @@ def park_list() -> None:
             print(f"{park.slug}\t{park.name}")
 
 
+@park_app.command("layers")
+def park_layers(slug: Annotated[str, typer.Argument(help="park slug")]) -> None:
+    """List a park's layers with their category, feature count and source."""
+    from twin.db.queries import parks
+    from twin.db.session import transaction
+
+    try:
+        with transaction(session_factory()) as session:
+            rows = parks.get_layers(session, park=parks.get_by_slug(session, slug=slug))
+    except TwinError as exc:
+        fail(exc.message)
+    for layer, count in rows:
+        print(f"{layer.slug}\t{layer.category}\t{count}\t{layer.source_name or ''}")
+
+
+@park_app.command("delete-layer")
+def park_delete_layer(
+    slug: Annotated[str, typer.Argument(help="park slug")], layer: Annotated[str, typer.Argument(help="layer slug")],
+    force: Annotated[bool, typer.Option(help="delete even if assets, enterprises, models or rules are bound to its features (they are unbound)")] = False,
+) -> None:
+    """Delete a layer and its features; the building tiles are rebuilt without them."""
+    from twin.db.queries import parks
+    from twin.db.session import transaction
+    from twin.pipelines.layer_delete import delete_layer
+
+    try:
+        with transaction(session_factory()) as session:
+            done = delete_layer(session, park=parks.get_by_slug(session, slug=slug), slug=layer, force=force)
+    except TwinError as exc:
+        fail(exc.message)
+    tiles = done["tiles"]
+    after = "" if tiles is None else ("; building tiles withdrawn (no building left)" if "withdrawn" in tiles
+                                      else f"; building tiles v{tiles['version']} ({tiles['features']} buildings)")
+    unbound = ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in done["unbound"].items() if count)
+    console.print(f"layer {layer} deleted: {done['features_removed']} features" + (f"; unbound {unbound}" if unbound else "") + after)
+
+
 @import_app.command("gis")
 def import_gis_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="GeoJSON, GeoPackage, Shapefile (.shp or .zip), CityJSON")],

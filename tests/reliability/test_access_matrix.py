@@ -35,6 +35,7 @@ MINIMUM_ROLE: dict[str, str] = {
     "GET /api/v1/parks/{park}": V,
     "GET /api/v1/parks/{park}/layers": V,
     "GET /api/v1/parks/{park}/layers/{layer}/features": V,
+    "DELETE /api/v1/parks/{park}/layers/{layer}": P,
     "GET /api/v1/parks/{park}/features": V,
     "GET /api/v1/parks/{park}/features/{code}": V,
     "GET /api/v1/parks/{park}/assets/geojson": V,

@@ -40,6 +40,10 @@ def test_db_upgrade_creates_the_database_then_demo_load_is_idempotent() -> None:
         imported = _twin("import", "gis", str(campus), "--park", "tianfu-demo", "--layer", "campus", url=url)
         assert imported.returncode == 0, imported.stderr
         assert "added" in imported.stderr and "layers campus " in " ".join(imported.stderr.split())
+        assert "campus\tbuildings\t218\t" in _twin("park", "layers", "tianfu-demo", url=url).stdout
+        deleted = _twin("park", "delete-layer", "tianfu-demo", "campus", url=url)
+        assert deleted.returncode == 0, deleted.stderr
+        assert "layer campus deleted: 218 features; building tiles v3 (31 buildings)" in " ".join(deleted.stderr.split())
     finally:
         database.drop_database(url)
 

@@ -1,4 +1,4 @@
-"""Read API for parks, their layers, features (GeoJSON, RFC 7946) and assets."""
+"""API for parks, their layers (read, delete), features (GeoJSON, RFC 7946) and assets."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from geoalchemy2.shape import to_shape
 
-from twin.api.auth import Admin, ParkReader, Reader
+from twin.api.auth import Admin, ParkPlanner, ParkReader, Reader
 from twin.api.deps import PageDep, SessionDep, parse_bbox, parse_kinds
 from twin.api.responses import GeoJSONResponse, next_links
-from twin.api.schemas.parks import LayerPublic, ParkCreate, ParkDetail, ParkPublic
+from twin.api.schemas.parks import LayerDeleted, LayerPublic, ParkCreate, ParkDetail, ParkPublic
 from twin.db.models import Park
 from twin.db.queries import assets as asset_queries
 from twin.db.queries import features as feature_queries
 from twin.db.queries import parks as park_queries
+from twin.pipelines import layer_delete
 
 router = APIRouter(prefix="/api/v1", tags=["parks"])
 GEO = {"response_class": GeoJSONResponse, "responses": {200: {"content": {"application/geo+json": {}}}}}
@@ -68,6 +69,15 @@ def list_layers(park: ParkReader, session: SessionDep) -> list[dict[str, Any]]:
         {**{k: getattr(layer, k) for k in ("slug", "name", "name_en", "category", "source_name", "source_crs")}, "feature_count": n}
         for layer, n in park_queries.get_layers(session, park=park)
     ]
+
+
+@router.delete("/parks/{park}/layers/{layer}", response_model=LayerDeleted)
+def delete_layer(park: ParkPlanner, layer: str, session: SessionDep,
+                 force: Annotated[bool, Query(description="delete even if assets, enterprises, BIM models, alarm rules or other "
+                                                          "layers' features are bound to its features (they are unbound)")] = False) -> dict[str, Any]:
+    """Delete a layer and its features (409 while anything is bound to them, unless `force`); the building tiles are
+    rebuilt without them, or withdrawn when the park has no building left."""
+    return layer_delete.delete_layer(session, park=park, slug=layer, force=force)
 
 
 @router.get("/parks/{park}/layers/{layer}/features", **GEO)

@@ -58,3 +58,12 @@ class Health(BaseModel):
     database: str
     postgis: str | None = None
     revision: list[str] = []
+
+
+class LayerDeleted(BaseModel):
+    layer: str
+    features_removed: int
+    unbound: dict[str, int] = Field(description="with force: what was bound to the features (assets, enterprises, bim_models, alarm_rules, "
+                                                "features_of_other_layers); the alarm rules are deleted, the rest stay unbound")
+    tiles: dict[str, Any] | None = Field(description="the building tiles rebuilt ({version, features}) or withdrawn ({withdrawn}); "
+                                                     "null when the layer had no buildings")

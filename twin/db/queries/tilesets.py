@@ -58,6 +58,12 @@ def publish(session: Session, *, park: Park, new: NewTileset, keep_versions: int
     return record
 
 
+def unpublish(session: Session, *, park: Park, slug: str) -> bool:
+    """Withdraw a tileset (nothing left to show): no version is published; stored versions stay until pruned."""
+    return bool(session.execute(update(Tileset).where(Tileset.park_id == park.id, Tileset.slug == slug, Tileset.published)
+                                .values(published=False)).rowcount)
+
+
 def prune(session: Session, *, park: Park, slug: str, keep_versions: int) -> int:
     """Delete unpublished versions beyond the newest `keep_versions`, then blobs no version uses."""
     old = select(Tileset.id).where(Tileset.park_id == park.id, Tileset.slug == slug, Tileset.published.is_(False))
