@@ -17,12 +17,17 @@ export function t(key, params) {
   return text.replace(/\{(\w+)\}/g, (_, name) => (params[name] ?? ""));
 }
 
+/** t(key, params), or `fallback` where neither language has the key (a code the tables do not know). */
+export function tOr(key, fallback, params) {
+  const known = (TABLES[lang][key] ?? TABLES["zh-CN"][key]) !== undefined;
+  return known ? t(key, params) : fallback;
+}
+
 /** An attribute (name, value) as shown in the current language: its label (attr.<name>, else the name) and
  * its value, enumerated codes by their labels (attrValue.<name>.<code>) and lists joined. */
 export function attribute(name, value, show = String) {
-  const label = (key, fallback) => (TABLES[lang][key] ?? TABLES["zh-CN"][key] ?? fallback);
-  const one = (item) => (typeof item === "string" ? label(`attrValue.${name}.${item}`, item) : show(item));
-  return [label(`attr.${name}`, name), Array.isArray(value) ? value.map(one).join(lang === "zh-CN" ? "、" : ", ") : one(value)];
+  const one = (item) => (typeof item === "string" ? tOr(`attrValue.${name}.${item}`, item) : show(item));
+  return [tOr(`attr.${name}`, name), Array.isArray(value) ? value.map(one).join(lang === "zh-CN" ? "、" : ", ") : one(value)];
 }
 
 /** Switch the language, re-label the static page and tell every panel to redraw. */

@@ -2,7 +2,7 @@
 // time-range picker, active alarms, linked cameras (whose view sector covers it), fly-to.
 import { emit, on } from "../bus.js";
 import { api, optional, parkUrl } from "../api.js";
-import { attribute, fmtTime, nameOf, pick, t } from "../i18n.js";
+import { attribute, fmtTime, nameOf, pick, t, tOr } from "../i18n.js";
 import { store, kindLabel, whereIs, readingsOf, putReadings } from "../store.js";
 import { sees } from "../map/coverage.js";
 import { STATE_CSS } from "../map/icons.js";
@@ -216,13 +216,11 @@ function link(place) {
 /** A reading's value and unit: a coded state (on_off, online, elevator_state, charger_status, occupancy) by its
  * label alone (readingValue.<key>.<code>, the seed's codings), anything else as it is with its unit. */
 function valueAndUnit(reading) {
-  const key = `readingValue.${reading.property}.${reading.value}`;
-  if (t(key) !== key) return [t(key)];
-  return [showValue(reading.value), reading.unit ? h("small", {}, ` ${reading.unit}`) : null];
+  const coded = tOr(`readingValue.${reading.property}.${reading.value}`, null);
+  return coded !== null ? [coded] : [showValue(reading.value), reading.unit ? h("small", {}, ` ${reading.unit}`) : null];
 }
 
 function propertyLabel(reading) {
   if (reading.label) return pick(reading.label);
-  const key = `prop.${reading.property}`;
-  return t(key) === key ? reading.property || reading.name || `#${reading.datastream}` : t(key);
+  return tOr(`prop.${reading.property}`, reading.property || reading.name || `#${reading.datastream}`);
 }

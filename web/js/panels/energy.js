@@ -5,7 +5,7 @@ import { emit, on } from "../bus.js";
 import { optional } from "../api.js";
 import { nameOf, onLang, t } from "../i18n.js";
 import { store } from "../store.js";
-import { h, fill, num, throttle } from "../util/dom.js";
+import { h, fill, num, startOfToday, throttle } from "../util/dom.js";
 import { base, chart } from "../charts.js";
 import { frame } from "./panel.js";
 
@@ -106,8 +106,7 @@ function hourlyTrend() {
 
 /** Read today's hourly counters of every building meter (a few requests at a time). */
 async function loadToday() {
-  const midnight = new Date();
-  midnight.setHours(0, 0, 0, 0);
+  const midnight = startOfToday();
   const queue = meterStreams();
   const worker = async () => {
     for (let next = queue.shift(); next; next = queue.shift()) {

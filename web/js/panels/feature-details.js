@@ -2,7 +2,7 @@
 // /features/{code}), a BIM element (its IFC properties, storey isolation), or a ground feature.
 import { emit } from "../bus.js";
 import { api, parkUrl } from "../api.js";
-import { attribute, nameOf, t } from "../i18n.js";
+import { attribute, nameOf, t, tOr } from "../i18n.js";
 import { store, kindLabel } from "../store.js";
 import { STATE_CSS } from "../map/icons.js";
 import { h, fill, num, showValue } from "../util/dom.js";
@@ -120,6 +120,5 @@ function storeyTools(tileFeature, tiles) {
 function heightSource(source) {
   if (!source) return null;
   const [kind, name] = String(source).split(":");
-  const key = `heightSource.${kind}`;
-  return t(key) === key ? source : t(key, { name });
+  return tOr(`heightSource.${kind}`, source, { name });
 }

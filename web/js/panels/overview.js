@@ -1,8 +1,8 @@
 // 园区概况 — devices online/offline, open alarms, energy today, free parking, people today.
 import { on } from "../bus.js";
 import { onLang, t } from "../i18n.js";
-import { store, readingsNamed } from "../store.js";
-import { h, fill, num, throttle } from "../util/dom.js";
+import { buildingOf, store, readingsNamed } from "../store.js";
+import { h, fill, num, startOfToday, throttle } from "../util/dom.js";
 import { frame, kpi } from "./panel.js";
 import { electricityTodayText } from "./energy.js";
 import { parkingCounts } from "./parking-env.js";
@@ -57,10 +57,9 @@ function fact(labelKey, value, unit) {
  * building's turnstiles are left out: whoever passes them came through a park gate and is counted there;
  * so is a counter last heard of before midnight (yesterday's count, until the gate reports again). */
 function peopleToday() {
-  const midnight = new Date();
-  midnight.setHours(0, 0, 0, 0);
+  const midnight = startOfToday();
   const readings = readingsNamed("people_today", "people_count_today", "entries_today", "people_count", "passages_today")
-    .filter((r) => store.places.get(store.assetItems?.get(r.asset)?.feature)?.kind !== "building" && !(new Date(r.time) < midnight));
+    .filter((r) => !buildingOf(store.assetItems?.get(r.asset)?.feature) && !(new Date(r.time) < midnight));
   if (!readings.length) return null;
   return readings.reduce((sum, r) => sum + (Number(r.value) || 0), 0);
 }

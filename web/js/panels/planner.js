@@ -3,7 +3,7 @@
 // versions; and preview a georeferenced site plan / orthophoto as the park's base imagery.
 import { emit } from "../bus.js";
 import { api, authHeaders, optional, parkUrl, streamUrl } from "../api.js";
-import { applyI18n, fmtTime, nameOf, onLang, t } from "../i18n.js";
+import { applyI18n, fmtTime, nameOf, onLang, t, tOr } from "../i18n.js";
 import { store } from "../store.js";
 import { h, fill, num } from "../util/dom.js";
 import { toast } from "./toast.js";
@@ -143,7 +143,7 @@ export function mountPlanner(section, { tiles, reloadTilesets, flyToTileset, pic
       const accepted = await uploadWithProgress(parkUrl("/models"), form, (f) => setProgress(f * 0.3, t("planner.uploading", { p: Math.round(f * 100) })));
       setProgress(0.3, t("planner.queued"));
       await followJob(accepted.events_url, (job) => {
-        setProgress(0.3 + 0.7 * ((job.percent ?? 0) / 100), `${t(`phase.${job.phase}`) === `phase.${job.phase}` ? job.phase || job.state : t(`phase.${job.phase}`)} · ${num(job.percent ?? 0)}%`);
+        setProgress(0.3 + 0.7 * ((job.percent ?? 0) / 100), `${tOr(`phase.${job.phase}`, job.phase || job.state)} · ${num(job.percent ?? 0)}%`);
       });
       setProgress(1, t("planner.done"));
       await reloadTilesets();

@@ -49,6 +49,13 @@ export function showValue(value, digits = 2) {
 }
 
 /** Call fn at most once per `ms` (trailing call kept). */
+/** Local midnight today: where "today" (today's use, today's count) starts. */
+export function startOfToday() {
+  const midnight = new Date();
+  midnight.setHours(0, 0, 0, 0);
+  return midnight;
+}
+
 export function throttle(fn, ms) {
   let last = 0;
   let timer = null;
