@@ -65,7 +65,7 @@ def _peak_mb() -> float:
 
 
 def run_parktwin(factory, path: Path, slug: str, *, khronos: bool = True) -> dict:  # type: ignore[no-untyped-def]
-    from tiles.validate import check_tileset, iter_tiles, validate_glb
+    from tiles.validate import check_tileset, content_uris, validate_glb
     from twin.db.queries import parks, tilesets
     from twin.db.session import transaction
     from twin.pipelines.gis_import import import_gis
@@ -94,7 +94,7 @@ def run_parktwin(factory, path: Path, slug: str, *, khronos: bool = True) -> dic
 
         problems = check_tileset(tileset, resolve)
         timings["structural check"] = time.perf_counter() - mark
-        uris = [tile["content"]["uri"] for tile, _ in iter_tiles(tileset)]
+        uris = content_uris(tileset)
         contents = [resolve(u) for u in uris]
     total = sum(timings.values())
     mark = time.perf_counter()

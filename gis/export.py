@@ -17,12 +17,7 @@ def feature_collection(frame: gpd.GeoDataFrame) -> bytes:
     columns = {name: frame[name].tolist() for name in OWN_FIELDS}
     features = []
     for i, (source_id, properties) in enumerate(zip(frame["source_id"].tolist(), frame["properties"].tolist())):
-        own = {name: _plain(values[i]) for name, values in columns.items()}
+        own = {name: values[i] for name, values in columns.items()}  # (a NaN orjson writes as null)
         features.append({"type": "Feature", "id": str(source_id), "geometry": orjson.Fragment(geometries[i]),
                          "properties": {**(properties or {}), "code": str(source_id), **own}})
     return orjson.dumps({"type": "FeatureCollection", "features": features}, option=orjson.OPT_SERIALIZE_NUMPY)
-
-
-def _plain(value: object) -> object:
-    """None for a missing number (NaN), the value otherwise."""
-    return None if isinstance(value, float) and value != value else value

@@ -100,8 +100,7 @@ def import_gis_command(
     """Import a GIS file into a park layer in PostGIS, then rebuild the building tiles."""
     from twin.db.queries import parks
     from twin.db.session import transaction
-    from twin.pipelines.gis_import import import_gis
-    from twin.pipelines.tiles_build import build_buildings
+    from twin.pipelines.gis_import import import_and_tile
 
     settings = get_settings()
     started = time.perf_counter()
@@ -109,18 +108,17 @@ def import_gis_command(
         task = bar.add_task("import", total=None)
         try:
             with transaction(session_factory()) as session:
-                target = parks.get_by_slug(session, slug=park)
-                result = import_gis(session, park=target, path=file, layer=layer, source_layer=source_layer, crs=crs, height_attr=height_attr, levels_attr=levels_attr,
-                                    storey_height=storey_height or settings.storey_height_m, default_height=settings.default_building_height_m,
-                                    progress=lambda message, share: bar.update(task, description=message, **({} if share is None else {"completed": share * 100, "total": 100})))
-                if tiles and result.report.get("by_kind", {}).get("building"):
-                    build_buildings(session, park=target, progress=lambda label, done, total: bar.update(task, description=label, completed=done, total=total))
+                options = {"layer": layer, "source_layer": source_layer, "crs": crs, "height_attr": height_attr, "levels_attr": levels_attr,
+                           "storey_height": storey_height or settings.storey_height_m, "build_tiles": tiles}
+                result = import_and_tile(session, park=parks.get_by_slug(session, slug=park), path=file, settings=settings, source_name=file.name,
+                                         options=options, progress=lambda phase, fraction, message: bar.update(
+                                             task, description=message or phase, completed=fraction * 100, total=100))
         except TwinError as exc:
             fail(exc.message)
-    report = result.report
+    report = result["report"]
     changes = report["changes"]
     console.print(f"{report['rows_read']} rows read: {report['loaded']} loaded ({report['repaired']} repaired), {report['dropped']} dropped; "
-                  f"layers {', '.join(f'{slug} {count}' for slug, count in result.layers.items())}: {changes['added']} added, {changes['updated']} updated, {changes['unchanged']} unchanged, "
+                  f"layers {', '.join(f'{slug} {count}' for slug, count in result['layers'].items())}: {changes['added']} added, {changes['updated']} updated, {changes['unchanged']} unchanged, "
                   f"{changes['removed']} removed; source CRS {report['source_crs']}; {time.perf_counter() - started:.1f} s")
     for warning in report.get("warnings", []):
         console.print(f"[yellow]warning:[/yellow] {warning}")
@@ -173,7 +171,6 @@ def tiles_gis(
         except TwinError as exc:
             fail(exc.message)
     report = result.report
-    assert report is not None
     console.print(f"{result.buildings} buildings → {result.tileset_path} ({result.tiles} tiles, {time.perf_counter() - started:.1f} s)")
     if result.ground:
         kinds = ", ".join(f"{count} {kind}" for kind, count in result.ground.items())

@@ -20,7 +20,10 @@ from gis.errors import GisError
 from gis.clean import ranked_families
 from gis.load import open_vector
 from twin.db.models import Feature, ImportRecord, Layer, Park
+from twin.jobs.handlers import Progress
 from twin.pipelines.bulk import gc_paused
+from twin.pipelines.tiles_build import build_buildings
+from twin.settings import Settings
 from twin.errors import InvalidInput
 
 # Which layer category a file's dominant feature kind suggests (the page groups layers by category).
@@ -32,6 +35,7 @@ COPY_COLUMNS = ("park_id", "layer_id", "code", "kind", "name", "geom", "base_hei
 _COLUMN_LIST = ", ".join(COPY_COLUMNS)
 # What an import is doing (reading, checking, storing) and the share of the file's rows stored (None before the first).
 GisProgress = Callable[[str, float | None], None]
+IMPORT_SHARE = 0.7  # of the whole: reading and storing; the building tiles take the rest
 
 
 @dataclass
@@ -101,6 +105,23 @@ def import_gis(
     session.flush()
     return result
 
+
+def import_and_tile(session: Session, *, park: Park, path: Path, settings: Settings, source_name: str, options: dict[str, Any],
+                    progress: Progress | None = None) -> dict[str, Any]:
+    """What a GIS upload does, in the caller's transaction: import the file, then rebuild the building tiles if it had
+    buildings (unless options say build_tiles=False); the upload's response (report, layers, tiles). Used by the
+    upload endpoint, its background job and `twin import gis`; `options` are import_gis's, plus build_tiles;
+    progress is reported as a job reports it: phase ("import", "tiles"), fraction of the whole, message."""
+    say = progress or (lambda phase, fraction, message: None)
+    imported = {name: value for name, value in options.items() if name != "build_tiles"}
+    result = import_gis(session, park=park, path=path, default_height=settings.default_building_height_m, source_name=source_name,
+                        progress=lambda message, share: say("import", IMPORT_SHARE * (share or 0.0), message), **imported)
+    tiles = None
+    if options.get("build_tiles", True) and result.report.get("by_kind", {}).get("building"):
+        built = build_buildings(session, park=park, progress=lambda label, done, total: say(
+            "tiles", IMPORT_SHARE + (1 - IMPORT_SHARE) * done / max(total, 1), f"tile {done} of {total}"))
+        tiles = {"skipped": built.skipped, "features": built.features, "version": built.tileset.version if built.tileset else None}
+    return {"report": result.report, "layers": result.layers, "tiles": tiles}
 
 def _layer_slugs(families: dict[str, int], layer: str) -> dict[str, str]:
     """Family → layer slug: the main (first) family in `layer`, the others in `<layer>-<family>s`."""

@@ -19,12 +19,10 @@ from twin.db.queries import jobs as job_queries
 from twin.db.session import transaction
 from twin.errors import NotFound
 from twin.jobs.handlers import Progress
-from twin.pipelines.gis_import import import_gis
-from twin.pipelines.tiles_build import build_buildings
+from twin.pipelines.gis_import import import_and_tile
 from twin.settings import Settings
 
 KIND = "gis_import"
-IMPORT_SHARE = 0.7  # of the job's percent: reading and storing; the building tiles take the rest
 OPTIONS = ("layer", "layer_name", "source_layer", "crs", "height_attr", "levels_attr", "storey_height", "build_tiles")
 
 
@@ -60,19 +58,3 @@ def run_gis_job(factory: sessionmaker[Session], *, job_id: int, params: dict[str
                                    progress=progress)
     finally:
         shutil.rmtree(path.parent, ignore_errors=True)
-
-
-def import_and_tile(session: Session, *, park: Park, path: Path, settings: Settings, source_name: str, options: dict[str, Any],
-                    progress: Progress | None = None) -> dict[str, Any]:
-    """What a GIS upload does, in the caller's transaction: import the file, then rebuild the building tiles if it had
-    buildings (unless options say build_tiles=False); the upload's response (report, layers, tiles)."""
-    say = progress or (lambda phase, fraction, message: None)
-    imported = {name: value for name, value in options.items() if name != "build_tiles"}
-    result = import_gis(session, park=park, path=path, default_height=settings.default_building_height_m, source_name=source_name,
-                        progress=lambda message, share: say("import", IMPORT_SHARE * (share or 0.0), message), **imported)
-    tiles = None
-    if options.get("build_tiles", True) and result.report.get("by_kind", {}).get("building"):
-        built = build_buildings(session, park=park, progress=lambda label, done, total: say(
-            "tiles", IMPORT_SHARE + (1 - IMPORT_SHARE) * done / max(total, 1), f"tile {done} of {total}"))
-        tiles = {"skipped": built.skipped, "features": built.features, "version": built.tileset.version if built.tileset else None}
-    return {"report": result.report, "layers": result.layers, "tiles": tiles}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -29,9 +28,9 @@ from twin.db.queries import jobs as job_queries
 from twin.db.queries import tilesets as tileset_queries
 from twin.db.session import transaction
 from twin.errors import InvalidInput, NotFound, TwinError
+from twin.jobs.handlers import Progress
 from twin.settings import Settings
 
-Progress = Callable[[str, float, str | None], None]
 # Overall percent range of each conversion phase, for one progress bar across the job.
 PHASE_SPAN = {"validate": (0, 5), "georef": (5, 8), "geometry": (8, 75), "metadata": (75, 82), "tiles": (82, 94), "publish": (94, 100)}
 ABSOLUTE_HEIGHT_SOURCES = {"map_conversion", "epset_map_conversion", "site_reflatlon"}

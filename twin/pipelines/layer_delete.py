@@ -12,9 +12,7 @@ from twin.db.models import AlarmRule, Asset, BimModel, Enterprise, Feature, Laye
 from twin.db.queries import parks as park_queries
 from twin.db.queries import tilesets as tileset_queries
 from twin.errors import Conflict
-from twin.pipelines.tiles_build import BUILDING_KINDS, build_buildings
-
-BUILDINGS_TILESET = "buildings"
+from twin.pipelines.tiles_build import BUILDING_KINDS, BUILDINGS_TILESET, build_buildings, has_buildings
 
 
 def bound_to(session: Session, *, layer: Layer) -> dict[str, int]:
@@ -45,8 +43,7 @@ def delete_layer(session: Session, *, park: Park, slug: str, force: bool = False
     session.execute(delete(Layer).where(Layer.id == layer.id))  # its features go with it (trigger layers_delete_features)
     tiles: dict[str, Any] | None = None
     if had_buildings:
-        left = session.scalar(select(exists().where(Feature.park_id == park.id, Feature.kind.in_(BUILDING_KINDS), Feature.top_height.is_not(None))))
-        if left:
+        if has_buildings(session, park):
             built = build_buildings(session, park=park)
             tiles = {"version": built.tileset.version if built.tileset else None, "features": built.features}
         else:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import orjson
 import shapely
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from tiles.enu import Origin
@@ -24,6 +24,7 @@ from twin.errors import InvalidInput
 from twin.pipelines.bulk import gc_paused
 
 BUILDING_KINDS = ("building",)
+BUILDINGS_TILESET = "buildings"  # the park's building tiles' slug
 # Colours by building use (linear RGBA); the viewer can restyle by any property.
 USE_COLORS: dict[str, tuple[float, float, float, float]] = {
     "office": (0.62, 0.72, 0.84, 1.0), "rnd": (0.55, 0.70, 0.80, 1.0), "factory": (0.80, 0.74, 0.62, 1.0),
@@ -42,7 +43,7 @@ class BuildResult:
 
 
 @gc_paused()
-def build_buildings(session: Session, *, park: Park, slug: str = "buildings", force: bool = False, max_features_per_tile: int = 500, progress: Progress | None = None) -> BuildResult:
+def build_buildings(session: Session, *, park: Park, slug: str = BUILDINGS_TILESET, force: bool = False, max_features_per_tile: int = 500, progress: Progress | None = None) -> BuildResult:
     """Extrude the park's buildings (LOD1) into a new published tileset version, unless unchanged."""
     digest = _source_state(session, park)
     if not force and tileset_queries.source_hash_of_published(session, park=park, slug=slug) == digest:
@@ -67,6 +68,11 @@ def build_buildings(session: Session, *, park: Park, slug: str = "buildings", fo
         source_hash=digest, tileset=tileset, blobs=sink.blobs,
     ))
     return BuildResult(tileset=record, skipped=False, features=len(batch))
+
+
+def has_buildings(session: Session, park: Park) -> bool:
+    """Whether the park has anything build_buildings would tile."""
+    return bool(session.scalar(select(exists().where(*_building_filter(park)))))
 
 
 def _building_filter(park: Park) -> tuple[Any, ...]:

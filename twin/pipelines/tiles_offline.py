@@ -35,9 +35,9 @@ class OfflineTiles:
     tileset_path: Path
     buildings: int
     tiles: int
+    report: ImportReport
     ground: dict[str, int] = field(default_factory=dict)  # kind -> features in ground.geojson (empty: no file)
     stale_removed: int = 0  # a previous run's content files no longer used
-    report: ImportReport | None = None
 
 
 @gc_paused()
@@ -50,8 +50,6 @@ def tile_file(path: Path, out: Path, *, source_layer: str | None = None, crs: st
     the first (tileset.json last, atomically) and deletes the content files and ground.geojson it no longer uses.
     """
     say = progress or (lambda label, done, total: None)
-    if max_features_per_tile < 1:
-        raise InvalidInput("--max-features-per-tile must be at least 1")
     try:
         loaded = load_vector(path, layer=source_layer, crs=crs, height_attr=height_attr, levels_attr=levels_attr, storey_height=storey_height,
                              default_height=default_height, progress=lambda message: say(message, None, None))

@@ -14,7 +14,8 @@ from twin.api.deps import SessionDep, SettingsDep
 from twin.api.schemas.imports import GisImportAccepted, GisImportResponse
 from twin.api.uploads import save_upload
 from twin.db.queries import imports as import_queries
-from twin.pipelines.gis_job import import_and_tile, submit_gis
+from twin.pipelines.gis_import import import_and_tile
+from twin.pipelines.gis_job import submit_gis
 
 router = APIRouter(prefix="/api/v1/parks/{park}/imports", tags=["imports"])
 GIS_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".city.json", ".cityjson")

@@ -13,7 +13,7 @@ from twin.api.schemas.tiles import BuildResponse, TilesetPublic
 from twin.db.models import Tileset
 from twin.db.queries import tilesets as tileset_queries
 from twin.errors import InvalidInput
-from twin.pipelines.tiles_build import build_buildings
+from twin.pipelines.tiles_build import BUILDINGS_TILESET, build_buildings
 
 router = APIRouter(prefix="/api/v1/parks/{park}/tilesets", tags=["tiles"])
 CONTENT_NAME = re.compile(r"^[0-9a-f]{20,64}\.(glb|json|subtree)$")
@@ -92,5 +92,5 @@ def versioned_content(slug: SlugPath, version: int, name: str, park: ParkReader,
 def rebuild_buildings(park: ParkPlanner, session: SessionDep, request: Request, force: bool = False) -> dict[str, Any]:
     """Rebuild the building tiles from PostGIS (skipped when the buildings have not changed, unless force)."""
     result = build_buildings(session, park=park, force=force)
-    published = result.tileset or tileset_queries.get(session, park=park, slug="buildings")
+    published = result.tileset or tileset_queries.get(session, park=park, slug=BUILDINGS_TILESET)
     return {"skipped": result.skipped, "features": result.features, "tileset": _public(request, park.slug, published)}
